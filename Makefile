@@ -1,0 +1,32 @@
+# Every target builds or refreshes the local virtual environment from requirements.txt first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+SCENARIO ?= scenarios/day-mixed.json
+
+.PHONY: venv test sim bench lint clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	rm -f $(VENV)/.installed-*
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+test: venv
+	$(PY) -m pytest host_tests
+
+sim: venv
+	$(PY) tools/pumpsim.py $(SCENARIO)
+
+bench: venv
+	$(PY) tools/bench.py
+
+lint: venv
+	$(VENV)/bin/ruff check firmware boards host_tests tools
+	$(VENV)/bin/ruff format --check firmware boards host_tests tools
+
+clean:
+	rm -rf build $(VENV)

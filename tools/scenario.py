@@ -1,0 +1,202 @@
+"""Scenario files: load them and check every key before anything runs.
+
+Runs on CPython and inside the MicroPython unix port. A scenario that does not fit the
+format is refused with a message naming the key; range checks of therapy values are the
+pump's own and happen when the event runs (see tools/simrun.py). docs/scenarios.md
+describes the format.
+"""
+
+import json
+
+import sim as board
+from pump.errors import Refused
+from pump.parse import parse_milli
+from pump.settings_user import rig_from_user, settings_from_user, settings_to_record
+
+TOP_KEYS = ("start", "ticks_start_ms", "hours", "reservoir_u", "rig", "settings", "events")
+
+# do -> (required keys, optional keys)
+EVENTS = {
+    "bolus": (("units",), ("extended_min", "now_pct")),
+    "cancel_bolus": ((), ()),
+    "temp_basal": (("minutes",), ("percent", "rate_u_h")),
+    "cancel_temp_basal": ((), ()),
+    "suspend": ((), ("minutes",)),
+    "resume": ((), ()),
+    "set_profile": (("name",), ()),
+    "calc": (("carbs_g", "bg_mgdl", "deliver"), ()),
+    "prime": (("units",), ()),
+    "new_reservoir": (("units",), ()),
+}
+_INT_KEYS = ("extended_min", "now_pct", "minutes", "percent", "carbs_g", "bg_mgdl")
+_AMOUNT_KEYS = ("units", "rate_u_h")
+
+
+class ScenarioError(Exception):
+    pass
+
+
+def _days_from_civil(y, m, d):
+    """Days since 2000-01-01 of a Gregorian date (proleptic)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 730425
+
+
+def parse_start(text):
+    """'YYYY-MM-DDTHH:MM' -> (days since 2000-01-01, ms of day)."""
+    if not isinstance(text, str) or len(text) != 16 or text[4] + text[7] + text[10] + text[13] != "--T:":
+        raise ScenarioError("start: expected local time as YYYY-MM-DDTHH:MM, got %r" % (text,))
+    parts = (text[:4], text[5:7], text[8:10], text[11:13], text[14:16])
+    for p in parts:
+        if not p.isdigit():
+            raise ScenarioError("start: expected local time as YYYY-MM-DDTHH:MM, got %r" % text)
+    y, mo, d, hh, mm = [int(p) for p in parts]
+    mdays = (
+        31,
+        29 if (y % 4 == 0 and y % 100 != 0) or y % 400 == 0 else 28,
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    )
+    if not (2000 <= y <= 2099 and 1 <= mo <= 12 and 1 <= d <= mdays[mo - 1] and hh < 24 and mm < 60):
+        raise ScenarioError("start: no such date and time: " + text)
+    return _days_from_civil(y, mo, d), (hh * 60 + mm) * 60000
+
+
+def _number(value, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError("%s: expected a number, got %r" % (where, value))
+    return value
+
+
+def _whole(value, where):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScenarioError("%s: expected a whole number, got %r" % (where, value))
+    return value
+
+
+def _milli(value, where):
+    try:
+        return parse_milli(_number(value, where), where)
+    except Refused as e:
+        raise ScenarioError(where + ": " + e.reason)
+
+
+def check_events(events, end_ms):
+    """The event list as [(at_ms, do, args)], refusing any malformed entry by its key."""
+    if not isinstance(events, list):
+        raise ScenarioError("events: expected a list")
+    out = []
+    last = 0
+    for i, ev in enumerate(events):
+        where = "events[%d]" % i
+        if not isinstance(ev, dict):
+            raise ScenarioError(where + ": expected an object")
+        do = ev.get("do")
+        if do not in EVENTS:
+            raise ScenarioError(
+                "%s.do: unknown action %r (one of %s)" % (where, do, ", ".join(sorted(EVENTS)))
+            )
+        required, optional = EVENTS[do]
+        for key in ev:
+            if key not in ("at_min", "do") and key not in required and key not in optional:
+                raise ScenarioError("%s.%s: unknown key for %s" % (where, key, do))
+        for key in ("at_min",) + required:
+            if key not in ev:
+                raise ScenarioError("%s.%s: missing" % (where, key))
+        at_ms = _milli(ev["at_min"], where + ".at_min") * 60
+        if at_ms < last:
+            raise ScenarioError(where + ".at_min: events must be in time order")
+        if at_ms > end_ms:
+            raise ScenarioError(where + ".at_min: after the end of the scenario")
+        last = at_ms
+        args = {}
+        for key in ev:
+            if key in ("at_min", "do"):
+                continue
+            value = ev[key]
+            if key in _INT_KEYS:
+                args[key] = _whole(value, where + "." + key)
+            elif key in _AMOUNT_KEYS:
+                args[key] = _milli(value, where + "." + key)
+            elif key == "deliver":
+                if not isinstance(value, bool):
+                    raise ScenarioError(where + ".deliver: expected true or false")
+                args[key] = value
+            elif key == "name":
+                if not isinstance(value, str):
+                    raise ScenarioError(where + ".name: expected a profile name")
+                args[key] = value
+        if do == "temp_basal" and ("percent" in args) == ("rate_u_h" in args):
+            raise ScenarioError(where + ": temp_basal takes either percent or rate_u_h")
+        out.append((at_ms, do, args))
+    return out
+
+
+class Scenario:
+    """A checked scenario; plan() gives it as plain integer data, ready to run."""
+
+    def __init__(self, doc):
+        if not isinstance(doc, dict):
+            raise ScenarioError("scenario: expected a JSON object")
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise ScenarioError("%s: unknown key" % key)
+        self.day, self.tod_ms = parse_start(doc.get("start", "2026-01-01T00:00"))
+        self.ticks_start_ms = _whole(doc.get("ticks_start_ms", 0), "ticks_start_ms")
+        if not 0 <= self.ticks_start_ms < 1 << 30:
+            raise ScenarioError("ticks_start_ms: must be 0..2**30-1")
+        if "hours" not in doc:
+            raise ScenarioError("hours: missing")
+        hours_milli = _milli(doc["hours"], "hours")
+        if not 0 < hours_milli <= 90 * 24 * 1000:
+            raise ScenarioError("hours: must be more than 0 and at most 2160 (90 days)")
+        self.end_ms = hours_milli * 3600
+        self.reservoir_mu = _milli(doc.get("reservoir_u", 200), "reservoir_u")
+        try:
+            self.rig = rig_from_user(doc.get("rig", {}), board)
+            if "settings" not in doc:
+                raise ScenarioError("settings: missing")
+            self.settings = settings_from_user(doc["settings"], self.rig)
+        except Refused as e:
+            raise ScenarioError(str(e))
+        self.events = check_events(doc.get("events", []), self.end_ms)
+
+    def plan(self):
+        """The run plan: integers, strings and lists only (tools/simrun.py runs it)."""
+        rig = self.rig
+        events = []
+        for at_ms, do, args in self.events:
+            events.append([at_ms, do, args])
+        return {
+            "day": self.day,
+            "tod_ms": self.tod_ms,
+            "ticks_start_ms": self.ticks_start_ms,
+            "end_ms": self.end_ms,
+            "reservoir_mu": self.reservoir_mu,
+            "rig": [rig.steps_per_unit, rig.bolus_mu_per_min, rig.step_hz],
+            "settings": settings_to_record(self.settings),
+            "events": events,
+        }
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise ScenarioError("%s: cannot read (%s)" % (path, e))
+    except ValueError as e:
+        raise ScenarioError("%s: not valid JSON (%s)" % (path, e))
+    return Scenario(doc)

@@ -1,0 +1,37 @@
+"""Entry points for running a scenario inside the MicroPython unix port, in two processes.
+
+    micropython -X heapsize=64K tools/sim_entry.py plan SCENARIO PLAN
+    micropython -X heapsize=64K tools/sim_entry.py run PLAN TRACE
+
+(as tools/pumpsim.py does, with MICROPYPATH naming the cross-compiled firmware/, boards/,
+host_tests/ and tools/). "plan" checks the scenario file and writes it in the pump's
+integer form; "run" runs that plan. A board works the same way: settings are parsed at
+start-up, and the code that parses them is not what runs the therapy.
+"""
+
+import json
+import sys
+
+
+def main(argv):
+    if argv[1] == "plan":
+        import jsonout
+        import scenario
+
+        try:
+            sc = scenario.load(argv[2])
+        except scenario.ScenarioError as e:
+            print("scenario error:", e)
+            return 2
+        with open(argv[3], "w") as out:
+            jsonout.write_json(out, sc.plan())
+        return 0
+    import simrun
+
+    with open(argv[2]) as f:
+        plan = json.load(f)
+    simrun.Run(plan, argv[3]).run()
+    return 0
+
+
+sys.exit(main(sys.argv))

@@ -1,0 +1,156 @@
+"""Run a checked scenario on the virtual rig in simulated time and stream its JSON trace.
+
+Runs on CPython and inside the MicroPython unix port with the same bytes out. Memory stays
+flat however long the run: minute rows go straight to the trace file, and doses, refusals
+and events go to side files that are appended to the trace at the end.
+
+Trace layout (integers and strings only): {"minutes": [[minute, basal_mu, bolus_mu,
+prime_mu, steps], ...], "doses": [...], "rejected": [...], "events": [...], "final": {...}}.
+"""
+
+import os
+
+from jsonout import write_json
+from pump.core import Pump
+from pump.engine import BASAL, BOLUS, PRIME
+from pump.errors import Refused
+from pump.settings import Rig, Settings
+from rig import FakeStepper, VirtualClock, run_until
+
+_SECTIONS = ("doses", "rejected", "events")
+
+
+class _Section:
+    """A JSON array written record by record to a side file."""
+
+    def __init__(self, path):
+        self.path = path
+        self.count = 0
+        self.file = open(path, "w")
+
+    def add(self, record):
+        if self.count:
+            self.file.write(",")
+        write_json(self.file, record)
+        self.count += 1
+
+    def copy_into(self, out, buf):
+        """Append the section to the binary file `out` through buf, allocating nothing."""
+        self.file.close()
+        view = memoryview(buf)
+        with open(self.path, "rb") as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                out.write(view[:n])
+        os.remove(self.path)
+
+
+class Run:
+    """One run of a plan (tools/scenario.py's Scenario.plan()), writing the trace to trace_path."""
+
+    def __init__(self, plan, trace_path):
+        self.events = plan["events"]
+        self.end_ms = plan["end_ms"]
+        self.trace_path = trace_path
+        rig = Rig(*plan["rig"])
+        self.clock = VirtualClock(plan["ticks_start_ms"])
+        self.motor = FakeStepper(self.clock, rig.step_hz)
+        self.sections = {}
+        for name in _SECTIONS:
+            self.sections[name] = _Section(trace_path + "." + name)
+        self.pump = Pump(
+            Settings.from_record(plan["settings"], rig),
+            rig,
+            self.motor,
+            self._emit,
+            self.clock.ticks_ms(),
+            plan["day"],
+            plan["tod_ms"],
+            plan["reservoir_mu"],
+        )
+
+    def _emit(self, code, fields):
+        t_ms = self.clock.elapsed_ms
+        if code == "dose":
+            fields["t_ms"] = t_ms - fields.pop("duration_ms")
+            self.sections["doses"].add(fields)
+        else:
+            fields["t_ms"] = t_ms
+            fields["code"] = code
+            self.sections["events"].add(fields)
+
+    def _apply(self, do, args):
+        p = self.pump
+        a = args.get
+        if do == "bolus":
+            ext = a("extended_min", 0)
+            p.bolus(a("units"), a("now_pct", 0 if ext else 100), ext)
+        elif do == "cancel_bolus":
+            p.cancel_bolus()
+        elif do == "temp_basal":
+            p.temp_basal(a("minutes"), a("percent"), a("rate_u_h"))
+        elif do == "cancel_temp_basal":
+            p.cancel_temp_basal()
+        elif do == "suspend":
+            p.suspend(a("minutes", 0))
+        elif do == "resume":
+            p.resume()
+        elif do == "set_profile":
+            p.set_profile(a("name"))
+        elif do == "calc":
+            p.calc(a("carbs_g"), a("bg_mgdl"), a("deliver"))
+        elif do == "prime":
+            p.prime(a("units"))
+        elif do == "new_reservoir":
+            p.new_reservoir(a("units"))
+
+    def _row(self, minute):
+        p = self.pump
+        return [
+            minute,
+            p.delivered_mu(BASAL),
+            p.delivered_mu(BOLUS),
+            p.delivered_mu(PRIME),
+            self.motor.steps_done(),
+        ]
+
+    def run(self):
+        with open(self.trace_path, "w") as out:
+            out.write('{"minutes":[')
+            self._simulate(out)
+        buf = bytearray(256)
+        with open(self.trace_path, "ab") as out:
+            for name in _SECTIONS:
+                out.write(b'],"' + name.encode() + b'":[')
+                self.sections[name].copy_into(out, buf)
+            out.write(b'],"final":')
+            final = _Section(self.trace_path + ".final")
+            write_json(final.file, self.final())
+            final.copy_into(out, buf)
+            out.write(b"}\n")
+
+    def _simulate(self, out):
+        def row(minute):
+            if minute > 1:
+                out.write(",")
+            write_json(out, self._row(minute))
+
+        for at_ms, do, args in self.events:
+            run_until(self.pump, self.clock, at_ms, row)
+            try:
+                self._apply(do, args)
+            except Refused as e:
+                self.sections["rejected"].add({"t_ms": at_ms, "do": do, "reason": str(e)})
+        run_until(self.pump, self.clock, self.end_ms, row)
+
+    def final(self):
+        p = self.pump
+        return {
+            "delivered_mu": p.delivered_mu(BASAL) + p.delivered_mu(BOLUS),
+            "steps": self.motor.steps_done(),
+            "reservoir_mu": p.reservoir_mu(),
+            "iob_mu": p.iob_mu(),
+            "state": p.mode,
+        }
