@@ -22,6 +22,7 @@ PATHS = [os.path.join(ROOT, d) for d in ("firmware", "boards", "host_tests", "to
 
 
 MPY_DIR = os.path.join(ROOT, "build", "host-mpy")
+PLAN_HEAP = "256K"
 
 
 def tool(name):
@@ -61,7 +62,6 @@ def run_cpython(path, trace_path):
     for p in PATHS:
         if p not in sys.path:
             sys.path.insert(0, p)
-    import jsonout
     import scenario
     import simrun
 
@@ -70,18 +70,22 @@ def run_cpython(path, trace_path):
     except scenario.ScenarioError as e:
         sys.exit("scenario error: %s" % e)
     buf = io.StringIO()
-    jsonout.write_json(buf, sc.plan())
-    # the run gets the plan through JSON text, exactly as the MicroPython run does
-    simrun.Run(json.loads(buf.getvalue()), trace_path).run()
+    sc.write_plan(buf)
+    # the run reads the plan as JSON text, exactly as the MicroPython run does
+    plan, events = simrun.read_plan(io.StringIO(buf.getvalue()))
+    simrun.Run(plan, events, trace_path).run()
 
 
 def run_micropython(path, trace_path, heap):
     env = dict(os.environ, MICROPYPATH=compile_mpy())
-    entry = [tool("micropython"), "-X", "heapsize=" + heap, "-m", "sim_entry"]
     plan_path = trace_path + ".plan"
+    # The heap under test is the one the pump runs in. Checking a scenario file is host-side
+    # work (a board never reads one), done in its own process with room for a month of events.
+    phases = ((PLAN_HEAP, ["plan", path, plan_path]), (heap, ["run", plan_path, trace_path]))
     try:
-        for args in (["plan", path, plan_path], ["run", plan_path, trace_path]):
-            proc = subprocess.run(entry + args, env=env, capture_output=True, text=True)
+        for size, args in phases:
+            cmd = [tool("micropython"), "-X", "heapsize=" + size, "-m", "sim_entry"] + args
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if proc.returncode:
                 sys.exit("pumpsim (micropython %s): %s%s" % (args[0], proc.stdout, proc.stderr))
     finally:

@@ -9,6 +9,7 @@ describes the format.
 import json
 
 import sim as board
+from jsonout import write_json
 from pump.errors import Refused
 from pump.parse import parse_milli
 from pump.settings_user import rig_from_user, settings_from_user, settings_to_record
@@ -94,10 +95,13 @@ def _milli(value, where):
 
 
 def check_events(events, end_ms):
-    """The event list as [(at_ms, do, args)], refusing any malformed entry by its key."""
+    """Check the event list and turn it, in place, into [at_ms, do, args] entries.
+
+    Each entry replaces its source object as it is checked, so a long scenario never holds
+    two copies of its events (that matters in a 64 KB MicroPython heap).
+    """
     if not isinstance(events, list):
         raise ScenarioError("events: expected a list")
-    out = []
     last = 0
     for i, ev in enumerate(events):
         where = "events[%d]" % i
@@ -140,8 +144,8 @@ def check_events(events, end_ms):
                 args[key] = value
         if do == "temp_basal" and ("percent" in args) == ("rate_u_h" in args):
             raise ScenarioError(where + ": temp_basal takes either percent or rate_u_h")
-        out.append((at_ms, do, args))
-    return out
+        events[i] = [at_ms, do, args]
+    return events
 
 
 class Scenario:
@@ -173,13 +177,10 @@ class Scenario:
             raise ScenarioError(str(e))
         self.events = check_events(doc.get("events", []), self.end_ms)
 
-    def plan(self):
-        """The run plan: integers, strings and lists only (tools/simrun.py runs it)."""
+    def write_plan(self, out):
+        """The run plan as JSON lines: a header, then one event a line (tools/simrun.py reads it)."""
         rig = self.rig
-        events = []
-        for at_ms, do, args in self.events:
-            events.append([at_ms, do, args])
-        return {
+        header = {
             "day": self.day,
             "tod_ms": self.tod_ms,
             "ticks_start_ms": self.ticks_start_ms,
@@ -187,8 +188,12 @@ class Scenario:
             "reservoir_mu": self.reservoir_mu,
             "rig": [rig.steps_per_unit, rig.bolus_mu_per_min, rig.step_hz],
             "settings": settings_to_record(self.settings),
-            "events": events,
         }
+        write_json(out, header)
+        for event in self.events:
+            out.write("\n")
+            write_json(out, event)
+        out.write("\n")
 
 
 def load(path):

@@ -9,13 +9,11 @@ integer form; "run" runs that plan. A board works the same way: settings are par
 start-up, and the code that parses them is not what runs the therapy.
 """
 
-import json
 import sys
 
 
 def main(argv):
     if argv[1] == "plan":
-        import jsonout
         import scenario
 
         try:
@@ -24,13 +22,13 @@ def main(argv):
             print("scenario error:", e)
             return 2
         with open(argv[3], "w") as out:
-            jsonout.write_json(out, sc.plan())
+            sc.write_plan(out)
         return 0
     import simrun
 
     with open(argv[2]) as f:
-        plan = json.load(f)
-    simrun.Run(plan, argv[3]).run()
+        plan, events = simrun.read_plan(f)
+        simrun.Run(plan, events, argv[3]).run()
     return 0
 
 

@@ -8,6 +8,7 @@ Trace layout (integers and strings only): {"minutes": [[minute, basal_mu, bolus_
 prime_mu, steps], ...], "doses": [...], "rejected": [...], "events": [...], "final": {...}}.
 """
 
+import json
 import os
 
 from jsonout import write_json
@@ -47,11 +48,24 @@ class _Section:
         os.remove(self.path)
 
 
-class Run:
-    """One run of a plan (tools/scenario.py's Scenario.plan()), writing the trace to trace_path."""
+def read_plan(lines):
+    """(header, event iterator) from the JSON lines of Scenario.write_plan."""
+    lines = iter(lines)
+    header = json.loads(next(lines))
 
-    def __init__(self, plan, trace_path):
-        self.events = plan["events"]
+    def events():
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+    return header, events()
+
+
+class Run:
+    """One run of a plan (see read_plan), writing the trace to trace_path."""
+
+    def __init__(self, plan, events, trace_path):
+        self.events = events
         self.end_ms = plan["end_ms"]
         self.trace_path = trace_path
         rig = Rig(*plan["rig"])
