@@ -19,8 +19,16 @@ class Sim:
         self.motor = FakeStepper(self.clock, self.rig.step_hz)
         self.events = []
         self.doses = []
-        self.pump = Pump(self.settings, self.rig, self.motor, self._emit, self.clock.ticks_ms(),
-                         9500, tod_min * 60000, reservoir_u * 1000)
+        self.pump = Pump(
+            self.settings,
+            self.rig,
+            self.motor,
+            self._emit,
+            self.clock.ticks_ms(),
+            9500,
+            tod_min * 60000,
+            reservoir_u * 1000,
+        )
 
     def _emit(self, code, fields):
         fields = dict(fields, t_ms=self.clock.elapsed_ms)

@@ -2,6 +2,7 @@
 reservoir and the stops that protect it."""
 
 import pytest
+
 from harness import Sim
 from pump.errors import Refused
 
@@ -92,8 +93,13 @@ def test_bad_temp_basals_are_refused_and_change_nothing(kwargs, field, text):
 
 
 def test_temp_cap_uses_four_times_current_and_three_times_highest():
-    s = Sim({"basal_profiles": {"a": [["00:00", 0.5], ["12:00", 2.0]]}, "active_profile": "a",
-             "max_basal_u_h": 10})
+    s = Sim(
+        {
+            "basal_profiles": {"a": [["00:00", 0.5], ["12:00", 2.0]]},
+            "active_profile": "a",
+            "max_basal_u_h": 10,
+        }
+    )
     assert s.pump.temp_cap_mu_h() == 2000  # 4 x 0.5 = 2, below 3 x 2.0 = 6 and max 10
     s.pump.temp_basal(60, rate_mu_h=2000)
     with pytest.raises(Refused, match="cap 2 U/h"):
@@ -101,8 +107,9 @@ def test_temp_cap_uses_four_times_current_and_three_times_highest():
 
 
 def test_percent_temp_checked_against_max_basal_over_every_segment_it_covers():
-    s = Sim({"basal_profiles": {"a": [["00:00", 0.5], ["01:00", 1.5]]}, "active_profile": "a",
-             "max_basal_u_h": 3})
+    s = Sim(
+        {"basal_profiles": {"a": [["00:00", 0.5], ["01:00", 1.5]]}, "active_profile": "a", "max_basal_u_h": 3}
+    )
     s.pump.temp_basal(60, percent=250)  # stays in the 0.5 U/h segment: 1.25 U/h
     s.pump.cancel_temp_basal()
     with pytest.raises(Refused, match="cap"):
@@ -183,8 +190,16 @@ def test_empty_reservoir_stops_delivery_before_it_runs_dry():
 
 
 def test_basal_held_at_the_hourly_limit_and_released_later():
-    s = Sim({"basal_profiles": {"a": [["00:00", 3.0]]}, "active_profile": "a",
-             "max_basal_u_h": 3, "max_bolus_u": 2, "max_hourly_u": 4, "max_daily_u": 60})
+    s = Sim(
+        {
+            "basal_profiles": {"a": [["00:00", 3.0]]},
+            "active_profile": "a",
+            "max_basal_u_h": 3,
+            "max_bolus_u": 2,
+            "max_hourly_u": 4,
+            "max_daily_u": 60,
+        }
+    )
     s.pump.bolus(2000)
     s.run_min(60)
     assert "limit_reached" in s.codes()

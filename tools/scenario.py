@@ -149,7 +149,10 @@ def check_events(events, end_ms):
 
 
 class Scenario:
-    """A checked scenario; plan() gives it as plain integer data, ready to run."""
+    """A checked scenario, ready to be written as a run plan.
+
+    It takes over the document it is given: the event objects are converted in place.
+    """
 
     def __init__(self, doc):
         if not isinstance(doc, dict):

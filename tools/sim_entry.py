@@ -9,6 +9,7 @@ integer form; "run" runs that plan. A board works the same way: settings are par
 start-up, and the code that parses them is not what runs the therapy.
 """
 
+import gc
 import sys
 
 
@@ -26,6 +27,9 @@ def main(argv):
         return 0
     import simrun
 
+    # Loading bytecode leaves garbage between the code it keeps; collecting it before the
+    # pump allocates its buffers lets them fill those gaps instead of splitting free space.
+    gc.collect()
     with open(argv[2]) as f:
         plan, events = simrun.read_plan(f)
         simrun.Run(plan, events, argv[3]).run()

@@ -75,7 +75,7 @@ class Run:
         for name in _SECTIONS:
             self.sections[name] = _Section(trace_path + "." + name)
         self.pump = Pump(
-            Settings.from_record(plan["settings"], rig),
+            Settings.from_record(plan["settings"]),
             rig,
             self.motor,
             self._emit,

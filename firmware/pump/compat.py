@@ -19,10 +19,6 @@ _TICKS_MASK = const((1 << 30) - 1)
 _TICKS_HALF = const(1 << 29)
 
 
-def ticks_add(ticks, delta):
-    return (ticks + delta) & _TICKS_MASK
-
-
 def ticks_diff(end, start):
     """Signed difference end - start, correct across one wrap (|diff| < 2**29 ms)."""
     return ((end - start + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF

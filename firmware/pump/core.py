@@ -7,15 +7,14 @@ booked only from the steps the stepper reports made. Events go to `emit(code, fi
 """
 
 from pump.compat import const, ticks_diff
-from pump.dose import Dose
-from pump.engine import BOLUS, PRIME, Engine
+from pump.engine import BASAL, BOLUS, PRIME, Engine
 from pump.errors import Refused
 from pump.iob import InsulinOnBoard
 from pump.limits import RollingTotals
-from pump.settings import next_boundary_min, segment_at
+from pump.settings import highest, next_boundary_min, segment_at
 from pump.units import fmt_milli, fmt_u
 
-DAY_MS = const(86400000)
+_DAY_MS = const(86400000)
 _MAX_WAKE_MS = const(60000)
 _MAX_PRIME_MU = const(30000)
 
@@ -25,16 +24,15 @@ STOPPED = "stopped"
 
 
 class TempBasal:
-    __slots__ = ("percent", "rate_mu_h", "left_ms", "age_ms", "programmed_mu", "steps", "source")
-
-    def __init__(self, percent, rate_mu_h, minutes, programmed_mu, source):
+    def __init__(self, percent, rate_mu_h, minutes, programmed_mu, source, base_steps):
         self.percent = percent  # None for an absolute rate
         self.rate_mu_h = rate_mu_h
         self.left_ms = minutes * 60000
         self.age_ms = 0
         self.programmed_mu = programmed_mu
-        self.steps = 0
         self.source = source
+        # basal steps already owed when it began: they belong to the rate before it
+        self.base_steps = base_steps
 
 
 class Pump(Engine):
@@ -95,8 +93,8 @@ class Pump(Engine):
     def _advance(self, ms):
         self.integrate(ms)
         self.tod_ms += ms
-        if self.tod_ms >= DAY_MS:
-            self.tod_ms -= DAY_MS
+        if self.tod_ms >= _DAY_MS:
+            self.tod_ms -= _DAY_MS
             self.day += 1
         self._ms_in_minute += ms
         while self._ms_in_minute >= 60000:
@@ -125,8 +123,6 @@ class Pump(Engine):
         self.totals.book(n)
         if kind == BOLUS:
             self.iob.add(self.minute, self.rig.mu_for(n))
-        elif self.temp:
-            self.temp.steps += n
 
     def _check_doses(self):
         if not self.idle():
@@ -136,7 +132,7 @@ class Pump(Engine):
             if b.finished():
                 self._end_bolus("completed")
             elif b.now_part_done() and b.ext_steps:
-                b.start_extended(b.programmed_mu - self.rig.mu_for(b.now_steps))
+                b.start_extended()
         p = self.prime_dose
         if p and p.finished():
             self.prime_dose = None
@@ -163,12 +159,15 @@ class Pump(Engine):
             self._update_basal()
         return False
 
+    def _basal_enabled(self):
+        return self.mode == RUNNING
+
     def _reservoir_empty(self):
         self.emit("reservoir_empty", {"reservoir_mu": self.rig.mu_for(self.reservoir_steps)})
         self._stop_all("reservoir_empty")
 
     def _stop_all(self, reason):
-        self.halt()
+        self.halt(keep_basal=False)
         if self.current_bolus:
             self._end_bolus(reason)
         if self.prime_dose:
@@ -237,11 +236,12 @@ class Pump(Engine):
         ext_mu = amount_mu - now_mu
         rig = self.rig
         kind = "normal" if not extended_min else ("dual" if now_mu else "extended")
-        dose = Dose(
-            kind, source, amount_mu, rig.steps_for(now_mu), rig.steps_for(ext_mu), extended_min * 60000
+        now_steps = rig.steps_for(now_mu)
+        ext_steps = rig.steps_for(ext_mu)
+        self._bolus.begin(
+            kind, source, amount_mu, now_steps, ext_steps, ext_mu, extended_min * 60000, rig.bolus_mu_per_min
         )
-        dose.start(rig.bolus_mu_per_min, ext_mu)
-        self.current_bolus = dose
+        self.current_bolus = self._bolus
         self.emit(
             "bolus_started",
             {
@@ -295,7 +295,7 @@ class Pump(Engine):
             self._end_temp("replaced")
         if rate_mu_h is not None:
             rate_mu_h -= rate_mu_h % 10
-        self.temp = TempBasal(percent, rate_mu_h, minutes, programmed, source)
+        self.temp = TempBasal(percent, rate_mu_h, minutes, programmed, source, self.basal_steps_owed())
         self._update_basal()
         self.emit(
             "temp_basal_started",
@@ -310,10 +310,7 @@ class Pump(Engine):
     def temp_cap_mu_h(self):
         """min(max basal, 3 x highest scheduled, 4 x current scheduled)."""
         s = self.settings
-        highest = 0
-        for _, rate in s.schedule():
-            highest = rate if rate > highest else highest
-        return min(s.max_basal_mu_h, 3 * highest, 4 * self.scheduled_mu_h())
+        return min(s.max_basal_mu_h, 3 * highest(s.schedule()), 4 * self.scheduled_mu_h())
 
     def _temp_plan(self, minutes, percent, rate_mu_h):
         """(highest rate the temp basal would run at, its programmed total in mU)."""
@@ -349,7 +346,7 @@ class Pump(Engine):
                 "status": status,
                 "programmed_mu": t.programmed_mu,
                 "duration_ms": t.age_ms,
-                "delivered_mu": self.rig.mu_for(t.steps),
+                "delivered_mu": self.rig.mu_for(max(0, self.steps[BASAL] - t.base_steps)),
             },
         )
 
@@ -392,9 +389,8 @@ class Pump(Engine):
             raise Refused("units", fmt_u(amount_mu) + " is outside one motor step..30 U")
         if steps > self.reservoir_steps:
             raise Refused("units", "the reservoir holds only " + fmt_u(self.reservoir_mu()))
-        dose = Dose("prime", source, amount_mu, steps, 0, 0)
-        dose.start(self.rig.bolus_mu_per_min, 0)
-        self.prime_dose = dose
+        self._prime.begin("prime", source, amount_mu, steps, 0, 0, 0, self.rig.bolus_mu_per_min)
+        self.prime_dose = self._prime
         self.emit("prime_started", {"programmed_mu": amount_mu, "source": source})
 
     def new_reservoir(self, amount_mu, source="buttons"):

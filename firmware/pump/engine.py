@@ -8,6 +8,7 @@ the core (pump/core.py) through `_allow`; the engine only does as it is told.
 
 from pump.channel import Channel
 from pump.compat import const
+from pump.dose import Dose
 
 BASAL = const(0)
 BOLUS = const(1)
@@ -21,8 +22,10 @@ class Engine:
         self.motor = motor
         self.basal = Channel()
         self.owed_basal = 0
-        self.current_bolus = None
-        self.prime_dose = None
+        self.current_bolus = None  # _bolus while a bolus runs
+        self.prime_dose = None  # _prime while priming
+        self._bolus = Dose()
+        self._prime = Dose()
         self._inflight = []  # [kind, steps] in the order the motor makes them
         self._inflight_steps = 0
         self._motor_seen = motor.steps_done()
@@ -43,11 +46,15 @@ class Engine:
     def ms_to_next_step(self):
         """Time until a channel owes its next step, or until the motor should be done."""
         spu = self.rig.steps_per_unit
-        best = None
         if self._inflight_steps:
-            best = self._inflight_steps * 1000 // self.rig.step_hz + 1
+            return self._inflight_steps * 1000 // self.rig.step_hz + 1
+        if (self.owed_basal and self._basal_enabled()) or any(
+            d and d.owed_steps for d in (self.current_bolus, self.prime_dose)
+        ):
+            return 0  # owed steps wait for a tick to hand them to the motor
+        best = None
         for ms in (
-            None if self.owed_basal else self.basal.ms_to_next_step(spu),
+            self.basal.ms_to_next_step(spu),
             self.current_bolus.ms_to_next_step(spu) if self.current_bolus else None,
             self.prime_dose.ms_to_next_step(spu) if self.prime_dose else None,
         ):
@@ -84,6 +91,14 @@ class Engine:
         elif kind == PRIME:
             self.prime_dose.delivered_steps += n
 
+    def basal_steps_owed(self):
+        """Basal steps made, in flight or waiting: everything the basal channel has owed."""
+        owed = self.steps[BASAL] + self.owed_basal
+        for kind, n in self._inflight:
+            if kind == BASAL:
+                owed += n
+        return owed
+
     def idle(self):
         return not self._inflight_steps
 
@@ -104,10 +119,11 @@ class Engine:
             batch.append([BOLUS, b.owed_steps])
             therapy = b.owed_steps
             b.owed_steps = 0
-        if self.owed_basal and self._allow(BASAL, therapy + self.owed_basal):
-            batch.append([BASAL, self.owed_basal])
-            therapy += self.owed_basal
-        self.owed_basal = 0
+        if self.owed_basal and self._basal_enabled():
+            if self._allow(BASAL, therapy + self.owed_basal):
+                batch.append([BASAL, self.owed_basal])
+                therapy += self.owed_basal
+            self.owed_basal = 0
         total += therapy
         if not total:
             return
@@ -118,18 +134,31 @@ class Engine:
         self._inflight_steps = total
         self.motor.move(total)
 
-    def halt(self):
-        """Stop the motor now and book exactly what it made; nothing owed is carried over."""
+    def halt(self, keep_basal=True):
+        """Stop the motor now and book exactly what it made.
+
+        Bolus and prime steps it did not make are dropped with their dose. Basal steps it did
+        not make stay owed (less than a step or two) unless keep_basal is False, so stopping
+        a bolus never costs the basal schedule anything.
+        """
         self.motor.stop()
         self.collect()
+        for kind, n in self._inflight:
+            if kind == BASAL:
+                self.owed_basal += n
         self._inflight = []
         self._inflight_steps = 0
-        self.owed_basal = 0
+        if not keep_basal:
+            self.owed_basal = 0
         for dose in (self.current_bolus, self.prime_dose):
             if dose:
                 dose.owed_steps = 0
 
     def _allow(self, kind, steps):
+        return True
+
+    def _basal_enabled(self):
+        """False keeps owed basal waiting (while suspended) instead of handing it out."""
         return True
 
     def _reservoir_empty(self):

@@ -13,10 +13,10 @@ IOB_ONE = const(32768)  # a fraction of 1 is stored as a multiple of 1/32768
 _IOB_SHIFT = const(15)
 _IOB_MASK = const(32767)
 
-DIA_MIN_LOW = const(300)
-DIA_MIN_HIGH = const(480)
-PEAK_MIN_LOW = const(35)
-PEAK_MIN_HIGH = const(120)
+_DIA_MIN_LOW = const(300)
+_DIA_MIN_HIGH = const(480)
+_PEAK_MIN_LOW = const(35)
+_PEAK_MIN_HIGH = const(120)
 
 # The largest total one minute's bucket may hold. Keeping bucket * IOB_ONE below 2**30
 # keeps every per-bucket product a MicroPython small int on 32-bit boards (no heap
@@ -41,8 +41,8 @@ def _check_int(name, value, low, high):
 
 
 def _check_settings(dia_min, peak_min):
-    _check_int("dia_min", dia_min, DIA_MIN_LOW, DIA_MIN_HIGH)
-    _check_int("peak_min", peak_min, PEAK_MIN_LOW, PEAK_MIN_HIGH)
+    _check_int("dia_min", dia_min, _DIA_MIN_LOW, _DIA_MIN_HIGH)
+    _check_int("peak_min", peak_min, _PEAK_MIN_LOW, _PEAK_MIN_HIGH)
     # The model's tau is only positive for a peak before half the duration. The ranges
     # above already guarantee it; checked anyway so widening a range cannot slip by.
     if 2 * peak_min >= dia_min:
@@ -134,11 +134,13 @@ class InsulinOnBoard:
     """
 
     def __init__(self, dia_min, peak_min):
+        _check_settings(dia_min, peak_min)
+        # The ring first: the table's long-integer arithmetic leaves the heap in small pieces.
+        # 16-bit buckets hold MAX_MINUTE_MU (30000), three times the fastest rig's minute.
+        self._ring = array("H", bytearray(2 * (dia_min + 1)))
         self._table = iob_table(dia_min, peak_min)
         self.dia_min = dia_min
         self.peak_min = peak_min
-        # 16-bit buckets hold MAX_MINUTE_MU (30000), three times the fastest rig's minute
-        self._ring = array("H", bytearray(2 * (dia_min + 1)))
         self._last_minute = -1  # no minute recorded yet
 
     def _check_minute(self, minute):

@@ -1,21 +1,14 @@
 """Therapy settings and rig constants in the integer form the core runs on.
 
-Cross-field rules are checked in `Settings.validate`; pump/settings_user.py turns the
-user-facing form (units, U/h, "HH:MM") into this one. Nothing is clamped: a value outside
-its range is an error naming its key.
+pump/settings_user.py builds it from the user-facing form (units, U/h, "HH:MM") and checks
+every rule; the running core only reads it. Nothing is clamped: a value outside its range
+is an error naming its key.
 """
 
-from pump.compat import const
-from pump.errors import Refused
-from pump.units import fmt_milli, fmt_u
+from array import array
 
-MAX_PROFILES = const(6)
-MAX_SEGMENTS = const(24)
-BASAL_STEP_MU_H = const(10)  # rates are set in 0.01 U/h
-MAX_BOLUS_CEILING_MU = const(25000)
-MAX_BASAL_CEILING_MU_H = const(35000)
-MAX_HOURLY_CEILING_MU = const(50000)
-MAX_DAILY_CEILING_MU = const(250000)
+from pump.errors import Refused
+from pump.units import fmt_milli
 
 
 def check_milli(value, field, lo, hi, what="U"):
@@ -34,22 +27,46 @@ def check_int(value, field, lo, hi):
     return value
 
 
-def segment_at(segments, minute_of_day):
+# A time-of-day schedule (basal rates, ICR, ISF, targets) is one array('H') of
+# (start minute, value) pairs, first start 00:00, starts increasing: 24 segments in 96 bytes.
+
+
+def segments(pairs):
+    """A schedule from [(start_min, value), ...] (or its flat list form)."""
+    flat = []
+    for item in pairs:
+        if isinstance(item, int):
+            flat.append(item)
+        else:
+            flat.append(item[0])
+            flat.append(item[1])
+    return array("H", flat)
+
+
+def segment_at(schedule, minute_of_day):
     """The value of the segment in force at minute_of_day."""
-    value = segments[0][1]
-    for start, v in segments:
-        if start > minute_of_day:
+    value = schedule[1]
+    for i in range(0, len(schedule), 2):
+        if schedule[i] > minute_of_day:
             break
-        value = v
+        value = schedule[i + 1]
     return value
 
 
-def next_boundary_min(segments, minute_of_day):
+def next_boundary_min(schedule, minute_of_day):
     """Minutes from minute_of_day to the next segment start (or midnight)."""
-    for start, _ in segments:
-        if start > minute_of_day:
-            return start - minute_of_day
+    for i in range(0, len(schedule), 2):
+        if schedule[i] > minute_of_day:
+            return schedule[i] - minute_of_day
     return 1440 - minute_of_day
+
+
+def highest(schedule):
+    top = 0
+    for i in range(1, len(schedule), 2):
+        if schedule[i] > top:
+            top = schedule[i]
+    return top
 
 
 class Rig:
@@ -74,6 +91,9 @@ class Rig:
         return steps * 1000 // self.steps_per_unit
 
 
+_SCHEDULES = ("icr_dg_per_u", "isf_mgdl_per_u", "target_mgdl")
+
+
 class Settings:
     """The therapy settings in integer form (mU, mU/h, minutes, mg/dL, 0.1 g/U)."""
 
@@ -86,38 +106,13 @@ class Settings:
         self.max_daily_mu = 80000
         self.dia_min = 300
         self.peak_min = 75
-        self.icr_dg_per_u = [(0, 150)]
-        self.isf_mgdl_per_u = [(0, 50)]
-        self.target_mgdl = [(0, 110)]
+        self.icr_dg_per_u = segments([(0, 150)])
+        self.isf_mgdl_per_u = segments([(0, 50)])
+        self.target_mgdl = segments([(0, 110)])
         self.bolus_increment_mu = 50
 
     def schedule(self, name=None):
         return self.profiles[self.active_profile if name is None else name]
-
-    def highest_scheduled_mu_h(self):
-        return max(rate for _, rate in self.schedule())
-
-    def validate(self, rig):
-        """Cross-field rules; raise Refused naming the offending key."""
-        if self.bolus_increment_mu * rig.steps_per_unit < 1000:
-            raise Refused(
-                "bolus_increment_u",
-                "%s U is finer than one motor step" % fmt_milli(self.bolus_increment_mu),
-            )
-        if self.max_bolus_mu > self.max_hourly_mu:
-            raise Refused("max_bolus_u", "above max_hourly_u " + fmt_u(self.max_hourly_mu))
-        if self.max_hourly_mu > self.max_daily_mu:
-            raise Refused("max_hourly_u", "above max_daily_u " + fmt_u(self.max_daily_mu))
-        if self.active_profile not in self.profiles:
-            raise Refused("active_profile", "no basal profile named " + repr(self.active_profile))
-        for name in self.profiles:
-            for i, (_, rate) in enumerate(self.profiles[name]):
-                if rate > self.max_basal_mu_h:
-                    raise Refused(
-                        "basal_profiles.%s[%d]" % (name, i),
-                        "%s U/h is above max_basal_u_h %s U/h"
-                        % (fmt_milli(rate), fmt_milli(self.max_basal_mu_h)),
-                    )
 
     # The integer form as plain data: what a settings file stores and a plan carries.
     FIELDS = (
@@ -136,12 +131,16 @@ class Settings:
     )
 
     @classmethod
-    def from_record(cls, rec, rig):
-        """Settings from to_record()'s form; every field must be there, and valid."""
+    def from_record(cls, rec):
+        """Settings from a record that pump/settings_user.py has checked (every field there)."""
         s = cls()
         for name in cls.FIELDS:
-            if name not in rec:
-                raise Refused(name, "missing from the settings record")
-            setattr(s, name, rec[name])
-        s.validate(rig)
+            value = rec[name]
+            if name in _SCHEDULES:
+                value = segments(value)
+            elif name == "profiles":
+                value = {}
+                for profile in rec[name]:
+                    value[profile] = segments(rec[name][profile])
+            setattr(s, name, value)
         return s

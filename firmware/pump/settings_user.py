@@ -5,20 +5,19 @@ with the key named, and nothing is built. Needed only while settings are being r
 board can drop this module after start-up.
 """
 
+from pump.compat import const
 from pump.errors import Refused
 from pump.parse import parse_hhmm, parse_int, parse_milli
-from pump.settings import (
-    BASAL_STEP_MU_H,
-    MAX_BASAL_CEILING_MU_H,
-    MAX_BOLUS_CEILING_MU,
-    MAX_DAILY_CEILING_MU,
-    MAX_HOURLY_CEILING_MU,
-    MAX_PROFILES,
-    MAX_SEGMENTS,
-    Rig,
-    Settings,
-    check_milli,
-)
+from pump.settings import Rig, Settings, check_milli, segments
+from pump.units import fmt_milli, fmt_u
+
+MAX_PROFILES = const(6)
+MAX_SEGMENTS = const(24)
+BASAL_STEP_MU_H = const(10)  # rates are set in 0.01 U/h
+MAX_BOLUS_CEILING_MU = const(25000)
+MAX_BASAL_CEILING_MU_H = const(35000)
+MAX_HOURLY_CEILING_MU = const(50000)
+MAX_DAILY_CEILING_MU = const(250000)
 
 _SETTINGS_KEYS = (
     "basal_profiles",
@@ -78,7 +77,7 @@ def _segments(rows, field, parse_value):
         if out and start <= out[-1][0]:
             raise Refused(where, "segments must be in increasing time order")
         out.append((start, parse_value(row[1], where)))
-    return out
+    return segments(out)
 
 
 def _basal_rate(value, field):
@@ -143,13 +142,42 @@ def settings_from_user(d, rig):
     if not isinstance(active, str):
         raise Refused("active_profile", "expected a profile name")
     s.active_profile = active
-    s.validate(rig)
+    validate(s, rig)
     return s
+
+
+def validate(s, rig):
+    """Cross-field rules; raise Refused naming the offending key."""
+    if s.bolus_increment_mu * rig.steps_per_unit < 1000:
+        raise Refused(
+            "bolus_increment_u",
+            "%s U is finer than one motor step" % fmt_milli(s.bolus_increment_mu),
+        )
+    if s.max_bolus_mu > s.max_hourly_mu:
+        raise Refused("max_bolus_u", "above max_hourly_u " + fmt_u(s.max_hourly_mu))
+    if s.max_hourly_mu > s.max_daily_mu:
+        raise Refused("max_hourly_u", "above max_daily_u " + fmt_u(s.max_daily_mu))
+    if s.active_profile not in s.profiles:
+        raise Refused("active_profile", "no basal profile named " + repr(s.active_profile))
+    for name in s.profiles:
+        schedule = s.profiles[name]
+        for i in range(len(schedule) // 2):
+            rate = schedule[2 * i + 1]
+            if rate > s.max_basal_mu_h:
+                raise Refused(
+                    "basal_profiles.%s[%d]" % (name, i),
+                    "%s U/h is above max_basal_u_h %s U/h" % (fmt_milli(rate), fmt_milli(s.max_basal_mu_h)),
+                )
 
 
 def settings_to_record(s):
     """The integer form as plain data (Settings.from_record reads it back)."""
     rec = {}
     for name in Settings.FIELDS:
-        rec[name] = getattr(s, name)
+        value = getattr(s, name)
+        if name == "profiles":
+            value = {p: list(value[p]) for p in value}
+        elif not isinstance(value, (int, str)):
+            value = list(value)
+        rec[name] = value
     return rec

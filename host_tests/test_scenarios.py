@@ -1,0 +1,244 @@
+"""Scenario files: the format's refusals, golden results, the 30-day bounds, and identical
+traces from CPython and the real MicroPython interpreter."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from reference import basal_integral_by_minute
+
+import scenario
+import simrun
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.json"))
+PUMPSIM = str(ROOT / "tools" / "pumpsim.py")
+
+
+def run_doc(doc, tmp_path):
+    """Run a scenario document in-process (CPython) and return its trace."""
+    sc = scenario.Scenario(json.loads(json.dumps(doc)))
+    plan_path = tmp_path / "plan.jsonl"
+    with open(plan_path, "w") as f:
+        sc.write_plan(f)
+    trace_path = str(tmp_path / "trace.json")
+    with open(plan_path) as f:
+        plan, events = simrun.read_plan(f)
+        simrun.Run(plan, events, trace_path).run()
+    with open(trace_path) as f:
+        return json.load(f)
+
+
+def load_doc(name):
+    return json.loads((ROOT / "scenarios" / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def day_mixed(tmp_path_factory):
+    return run_doc(load_doc("day-mixed.json"), tmp_path_factory.mktemp("day"))
+
+
+def test_golden_day_mixed_totals(day_mixed):
+    """Hand-worked figures in shared/scenarios/README.md."""
+    rows = day_mixed["minutes"]
+    last = rows[-1]
+    assert last[0] == 1440
+    assert abs(last[1] - 23460) <= 5  # basal 23462.5 mU -> 23460 in whole steps
+    assert abs(last[2] - 11500) <= 15  # 4.5 + 6.0 + about 1.0 U of bolus
+    assert last[3] == 500  # prime, apart from therapy
+    assert last[4] * 5 == last[1] + last[2] + last[3]  # motor steps = every kind's total
+    cancelled = [d for d in day_mixed["doses"] if d["status"] == "cancelled"]
+    assert len(cancelled) == 1 and cancelled[0]["programmed_mu"] == 2000
+    assert abs(cancelled[0]["delivered_mu"] - 1000) <= 10
+    final = day_mixed["final"]
+    assert final["reservoir_mu"] == 250000 - last[1] - last[2] - last[3]
+    assert final["delivered_mu"] == last[1] + last[2]
+    assert day_mixed["rejected"] == []
+
+
+def test_golden_day_mixed_per_span(day_mixed):
+    """Basal by span, from the README's table (cumulative mU at span ends, ±1 step + 1 in flight)."""
+    rows = {r[0]: r for r in day_mixed["minutes"]}
+    expected = {
+        240: 3600,
+        540: 10100,
+        600: 11100,
+        720: 14100,
+        960: 18100,
+        1020: 18100,
+        1050: 18600,
+        1140: 19725,
+        1185: 19875,
+        1320: 21562,
+        1440: 23462,
+    }
+    for minute, mu in expected.items():
+        assert mu - 10 <= rows[minute][1] <= mu, minute
+    bolus_at = {d["kind"]: d for d in day_mixed["doses"]}
+    assert bolus_at["dual"]["delivered_mu"] == 6000 and bolus_at["normal"]["delivered_mu"] == 4500
+    assert bolus_at["temp_basal"]["programmed_mu"] == 150  # the 0.2 U/h for 45 min
+
+
+def test_30_day_scenario_bounds_every_minute(tmp_path):
+    """24 segments, temp basals, suspends, boluses, two ticks wraps: the per-minute bounds
+    hold every minute and the final total is the programmed integral within one step."""
+    doc = load_doc("month-wrap.json")
+    assert len(doc["settings"]["basal_profiles"]["month"]) == 24
+    wrap_ms = (1 << 30) - doc["ticks_start_ms"]
+    assert wrap_ms < doc["hours"] * 3600000 and wrap_ms + (1 << 30) < doc["hours"] * 3600000
+    trace = run_doc(doc, tmp_path)
+    assert trace["rejected"] == []
+    programmed = basal_integral_by_minute(doc, trace)
+    assert len(programmed) == len(trace["minutes"]) == 30 * 1440
+    for row, p in zip(trace["minutes"], programmed, strict=True):
+        assert row[1] <= p + 5, row  # never leads by more than one step
+        assert row[1] >= p - 50, row  # never lags by more than one basal pulse
+    bolus_programmed = sum(
+        d["programmed_mu"] for d in trace["doses"] if d["kind"] in ("normal", "extended", "dual")
+    )
+    assert all(d["status"] == "completed" for d in trace["doses"])
+    last = trace["minutes"][-1]
+    assert abs(last[1] + last[2] - (programmed[-1] + bolus_programmed)) <= 5
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_micropython_trace_is_byte_identical(path, tmp_path):
+    """The same scenario in the MicroPython unix port, pump heap 64 KB, gives the same bytes."""
+    traces = []
+    for runtime in ("cpython", "micropython"):
+        out = tmp_path / (runtime + ".json")
+        subprocess.run(
+            [
+                sys.executable,
+                PUMPSIM,
+                str(path),
+                "--trace",
+                str(out),
+                "--runtime",
+                runtime,
+                "--heap",
+                "64K",
+                "--quiet",
+            ],
+            check=True,
+            timeout=600,
+        )
+        traces.append(out.read_bytes())
+    assert len(traces[0]) > 1000
+    assert traces[0] == traces[1]
+
+
+def test_pumpsim_prints_a_summary():
+    out = subprocess.run(
+        [sys.executable, PUMPSIM, str(ROOT / "scenarios" / "day-mixed.json")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "Delivered: basal 23.460 U" in out and "00:00" in out and "cancelled" in out
+
+
+BASE = {
+    "hours": 1,
+    "settings": {"basal_profiles": {"a": [["00:00", 1]]}, "active_profile": "a"},
+}
+
+
+def with_change(path, value):
+    doc = json.loads(json.dumps(BASE))
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("colour",), "red", "colour: unknown key"),
+        (("hours",), "a day", "hours: expected a number"),
+        (("hours",), 0, "hours: must be more than 0"),
+        (("start",), "2026-02-30T00:00", "start: no such date"),
+        (("start",), "tomorrow", "start: expected local time"),
+        (("ticks_start_ms",), 1 << 30, "ticks_start_ms"),
+        (("reservoir_u",), -5, "reservoir_u: must not be negative"),
+        (("rig",), {"steps_per_unit": 5}, "rig.steps_per_unit: 5 is outside 20..1000"),
+        (("rig",), {"gear": 3}, "rig.gear: unknown key"),
+        (("settings", "max_bolus_u"), 30, "max_bolus_u: 30 U is outside 0.05..25 U"),
+        (("settings", "max_bolus_u"), True, "max_bolus_u: expected a number"),
+        (("settings", "peak_min"), 20, "peak_min: 20 is outside 35..120"),
+        (("settings", "dia_h"), 4, "dia_h: 4 h is outside 5..8 h"),
+        (("settings", "basal_profiles"), {"a": [["01:00", 1]]}, "basal_profiles.a[0]: the first"),
+        (("settings", "basal_profiles"), {"a": [["00:00", 1], ["00:00", 2]]}, "increasing time"),
+        (("settings", "basal_profiles"), {"a": [["00:00", 4]]}, "above max_basal_u_h"),
+        (("settings", "basal_profiles"), {"a": [["24:00", 1]]}, "no such time of day"),
+        (("settings", "active_profile"), "b", "active_profile: no basal profile named 'b'"),
+        (("settings", "icr_g_per_u"), [["00:00", 0.5]], "icr_g_per_u[0]: 0.5 g/U is outside"),
+        (("settings", "target_mgdl"), [["00:00", 250]], "target_mgdl[0]: 250 is outside 70..200"),
+        (("settings", "max_hourly_u"), 5, "max_bolus_u: above max_hourly_u 5 U"),
+        (("settings", "bogus"), 1, "settings.bogus: unknown key"),
+        (("events",), [{"at_min": 1, "do": "dance"}], "events[0].do: unknown action 'dance'"),
+        (("events",), [{"at_min": 1, "do": "bolus"}], "events[0].units: missing"),
+        (("events",), [{"do": "resume"}], "events[0].at_min: missing"),
+        (("events",), [{"at_min": 1, "do": "bolus", "units": 1, "wave": 2}], "events[0].wave: unknown key"),
+        (("events",), [{"at_min": 1, "do": "bolus", "units": "2"}], "events[0].units: expected a number"),
+        (
+            ("events",),
+            [{"at_min": 1, "do": "suspend", "minutes": 1.5}],
+            "events[0].minutes: expected a whole",
+        ),
+        (("events",), [{"at_min": 99, "do": "resume"}], "events[0].at_min: after the end"),
+        (("events",), [{"at_min": 5, "do": "resume"}, {"at_min": 4, "do": "resume"}], "time order"),
+        (("events",), [{"at_min": 5, "do": "temp_basal", "minutes": 30}], "either percent or rate_u_h"),
+        (
+            ("events",),
+            [{"at_min": 5, "do": "calc", "carbs_g": 5, "bg_mgdl": 100, "deliver": 1}],
+            "true or false",
+        ),
+    ],
+)
+def test_bad_scenarios_are_refused_naming_the_key(path, value, message):
+    with pytest.raises(scenario.ScenarioError) as e:
+        scenario.Scenario(with_change(path, value))
+    assert message in str(e.value)
+
+
+def test_pumpsim_refuses_a_bad_file_and_writes_no_trace(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(with_change(("settings", "peak_min"), 200)))
+    trace = tmp_path / "t.json"
+    for runtime in ("cpython", "micropython"):
+        proc = subprocess.run(
+            [sys.executable, PUMPSIM, str(bad), "--trace", str(trace), "--runtime", runtime],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode != 0
+        assert "peak_min: 200 is outside 35..120" in proc.stdout + proc.stderr
+        assert not trace.exists()
+    bad.write_text("{not json")
+    proc = subprocess.run([sys.executable, PUMPSIM, str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "not valid JSON" in proc.stderr
+
+
+def test_refused_events_land_in_rejected_and_move_nothing(tmp_path):
+    doc = with_change(
+        ("events",),
+        [
+            {"at_min": 5, "do": "bolus", "units": 30},
+            {"at_min": 6, "do": "resume"},
+            {"at_min": 7, "do": "temp_basal", "percent": 300, "minutes": 30},
+        ],
+    )
+    doc["settings"]["max_bolus_u"] = 10
+    trace = run_doc(doc, tmp_path)
+    assert [r["do"] for r in trace["rejected"]] == ["bolus", "resume", "temp_basal"]
+    assert trace["rejected"][0] == {
+        "t_ms": 300000,
+        "do": "bolus",
+        "reason": "units: 30 U is above max bolus 10 U",
+    }
+    assert trace["minutes"][-1][2] == 0 and trace["doses"] == []
