@@ -181,3 +181,59 @@ def test_rolling_hour_window_never_holds_more_than_the_limit():
         s.pump.bolus(500)
     s.run_min(4)
     s.pump.bolus(500)
+
+
+CALC = {
+    "basal_profiles": {"a": [["00:00", 0]]},
+    "active_profile": "a",
+    "icr_g_per_u": [["00:00", 12], ["11:00", 9]],
+    "isf_mgdl_per_u": [["00:00", 45]],
+    "target_mgdl": [["00:00", 105]],
+}
+
+
+def test_calculator_uses_the_segment_in_force_and_can_deliver():
+    s = Sim(CALC, tod_min=12 * 60)
+    sug = s.pump.calc(54, 150, deliver=True)  # 54 g / 9 = 6 U; (150-105)/45 = 1 U
+    assert (sug.carb_mu, sug.correction_mu, sug.suggested_mu) == (6000, 1000, 7000)
+    calc = [e for e in s.events if e["code"] == "calc"][0]
+    assert calc["suggested_mu"] == 7000 and calc["carb_mu"] == 6000
+    s.run_min(5)
+    assert s.bolus_mu == 7000 and s.doses[-1]["programmed_mu"] == 7000
+
+
+def test_calculator_subtracts_insulin_on_board_from_the_correction():
+    s = Sim(CALC, tod_min=8 * 60)
+    s.pump.bolus(2000)
+    s.run_min(60)
+    iob = s.pump.iob_mu()
+    assert 1500 <= iob <= 1560  # 2 U an hour ago: 0.764 of it left
+    sug = s.pump.calc(0, 195, deliver=False)  # correction 2 U, minus IOB
+    assert sug.iob_used_mu == iob and sug.suggested_mu == (2000 - iob) // 50 * 50
+    assert s.bolus_mu == 2000  # deliver=False moves nothing
+
+
+def test_calculator_never_suggests_above_max_bolus_and_refuses_bad_input():
+    s = Sim(dict(CALC, max_bolus_u=5), tod_min=8 * 60)
+    sug = s.pump.calc(200, 300, deliver=True)
+    assert sug.suggested_mu == 5000 and sug.capped
+    with pytest.raises(Refused, match="carbs_g"):
+        s.pump.calc(-5, 100, deliver=True)
+
+
+def test_low_bg_suggests_nothing_and_delivers_nothing():
+    s = Sim(CALC, tod_min=8 * 60)
+    sug = s.pump.calc(60, 60, deliver=True)
+    assert sug.suggested_mu == 0 and "treat the low" in sug.note
+    s.run_min(5)
+    assert s.bolus_mu == 0
+
+
+def test_prime_is_not_insulin_on_board_but_a_bolus_is():
+    s = Sim(CALC)
+    s.pump.prime(2000)
+    s.run_min(2)
+    assert s.pump.iob_mu() == 0
+    s.pump.bolus(1000)
+    s.run_min(1)
+    assert 990 <= s.pump.iob_mu() <= 1000

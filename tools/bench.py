@@ -6,8 +6,10 @@
 Prints figures for scenarios/week-bench.json and asserts nothing about timing:
   - CPython: wall time of the run (in process, the plan made beforehand), best of 3;
   - MicroPython: wall time of the plan and run processes, best of 3 each;
-  - the smallest MicroPython heap (-X heapsize, whole KB) at which both processes succeed,
-    and whether the 64K the boards are sized for is enough;
+  - the pump's heap: the smallest -X heapsize (whole KB) the run process succeeds in, the
+    largest live heap it holds (after a collection, every simulated quarter hour), and
+    whether the 64K target is enough (the plan process, which only checks the scenario
+    file, always gets tools/pumpsim.py's PLAN_HEAP);
   - whether the MicroPython trace equals the CPython trace byte for byte.
 A 30-day CPython figure comes from scenarios/month-wrap.json when that file exists.
 Exits non-zero only if a scenario does not run at all or the traces differ.
@@ -108,27 +110,27 @@ class MicroPython:
         )
         return proc.stdout.strip() or "MicroPython"
 
-    def _phase(self, heap_kb, args):
-        cmd = [self.exe, "-X", "heapsize=%dK" % heap_kb, "-m", "sim_entry"] + args
+    def _phase(self, heap, args):
+        cmd = [self.exe, "-X", "heapsize=" + heap, "-m", "sim_entry"] + args
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
         t = time.perf_counter() - t0
         lines = (proc.stdout + proc.stderr).strip().splitlines()
         return proc.returncode, t, lines[-1] if lines else "exit status %d" % proc.returncode
 
-    def run(self, scenario_path, heap_kb):
-        """(error or None, plan s, run s, trace path): one plan and one run at heap_kb."""
+    def run(self, scenario_path, heap_kb, probe=False):
+        """(error or None, plan s, run s, trace path, last line): a plan, then a run at heap_kb."""
         self.attempt += 1
         d = os.path.join(self.tmp, "mpy%d" % self.attempt)  # a failed run leaves side files
         os.mkdir(d)
         plan, trace = os.path.join(d, "plan"), os.path.join(d, "trace.json")
-        rc, t_plan, last = self._phase(heap_kb, ["plan", scenario_path, plan])
+        rc, t_plan, last = self._phase(pumpsim.PLAN_HEAP, ["plan", scenario_path, plan])
         if rc:
-            return "plan phase: " + last, t_plan, None, None
-        rc, t_run, last = self._phase(heap_kb, ["run", plan, trace])
+            return "plan phase: " + last, t_plan, None, None, last
+        rc, t_run, last = self._phase("%dK" % heap_kb, ["run", plan, trace] + (["heap"] if probe else []))
         if rc:
-            return "run phase: " + last, t_plan, t_run, None
-        return None, t_plan, t_run, trace
+            return "run phase: " + last, t_plan, t_run, None, last
+        return None, t_plan, t_run, trace, last
 
     def startup_s(self, heap_kb):
         best = None
@@ -196,13 +198,15 @@ def measure(tmp):
     mpy = MicroPython(tmp)
     r["mpy_version"] = mpy.version()
     r["min_kb"] = min_kb = mpy.min_heap_kb(WEEK)
-    r["err64"] = err64 = mpy.run(WEEK, BOARD_HEAP_KB)[0]
+    err64, _, _, _, last = mpy.run(WEEK, BOARD_HEAP_KB, probe=True)
+    r["err64"] = err64
+    r["live_peak"] = None if err64 else last
     r["heap_kb"] = heap_kb = BOARD_HEAP_KB if not err64 else min_kb
     r["plan_s"] = r["run_s"] = None
     mpy_trace = min_trace = None
     if heap_kb is not None:
         for _ in range(REPEAT):
-            err, t_plan, t_run, mpy_trace = mpy.run(WEEK, heap_kb)
+            err, t_plan, t_run, mpy_trace, _ = mpy.run(WEEK, heap_kb)
             if err:
                 r["notes"].append("MicroPython at %dK failed in a timed run: %s" % (heap_kb, err))
                 break
@@ -265,11 +269,13 @@ def report(r):
         w("MicroPython heap: fails even at %dK" % HEAP_HI_KB)
     else:
         w(
-            "MicroPython heap: smallest -X heapsize for plan and run: %dK (searched %d..%dK, 1K steps)"
+            "MicroPython heap: smallest -X heapsize the pump runs in: %dK (searched %d..%dK, 1K steps)"
             % (r["min_kb"], HEAP_LO_KB, HEAP_HI_KB)
         )
     err64 = r["err64"]
     w("MicroPython heap %dK: %s" % (BOARD_HEAP_KB, "FAILS (%s)" % err64 if err64 else "passes"))
+    if r["live_peak"]:
+        w("MicroPython run at %dK, code included: %s" % (BOARD_HEAP_KB, r["live_peak"]))
     if r["same"] is None:
         same = "not compared: no MicroPython run succeeded"
     else:

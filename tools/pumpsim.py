@@ -89,8 +89,11 @@ def run_micropython(path, trace_path, heap):
             if proc.returncode:
                 sys.exit("pumpsim (micropython %s): %s%s" % (args[0], proc.stdout, proc.stderr))
     finally:
-        if os.path.exists(plan_path):
-            os.remove(plan_path)
+        for leftover in [plan_path] + [
+            trace_path + "." + s for s in ("doses", "rejected", "events", "final")
+        ]:
+            if os.path.exists(leftover):
+                os.remove(leftover)
 
 
 def fmt_u(mu):

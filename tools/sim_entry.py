@@ -1,12 +1,14 @@
 """Entry points for running a scenario inside the MicroPython unix port, in two processes.
 
     micropython -X heapsize=64K tools/sim_entry.py plan SCENARIO PLAN
-    micropython -X heapsize=64K tools/sim_entry.py run PLAN TRACE
+    micropython -X heapsize=64K tools/sim_entry.py run PLAN TRACE [heap]
 
 (as tools/pumpsim.py does, with MICROPYPATH naming the cross-compiled firmware/, boards/,
 host_tests/ and tools/). "plan" checks the scenario file and writes it in the pump's
-integer form; "run" runs that plan. A board works the same way: settings are parsed at
-start-up, and the code that parses them is not what runs the therapy.
+integer form; "run" runs that plan, and with "heap" also prints the largest live heap it
+saw, measured after a collection at every simulated quarter hour. A board works the same
+way: settings are parsed at start-up, and the code that parses them is not what runs the
+therapy.
 """
 
 import gc
@@ -30,9 +32,18 @@ def main(argv):
     # Loading bytecode leaves garbage between the code it keeps; collecting it before the
     # pump allocates its buffers lets them fill those gaps instead of splitting free space.
     gc.collect()
+    peak = [gc.mem_alloc()]
+
+    def probe(minute):
+        if minute % 15 == 0:
+            gc.collect()
+            peak[0] = max(peak[0], gc.mem_alloc())
+
     with open(argv[2]) as f:
         plan, events = simrun.read_plan(f)
-        simrun.Run(plan, events, argv[3]).run()
+        simrun.Run(plan, events, argv[3], probe if argv[4:] == ["heap"] else None).run()
+    if argv[4:] == ["heap"]:
+        print("live heap peak:", peak[0], "bytes of", gc.mem_alloc() + gc.mem_free())
     return 0
 
 

@@ -64,7 +64,8 @@ def read_plan(lines):
 class Run:
     """One run of a plan (see read_plan), writing the trace to trace_path."""
 
-    def __init__(self, plan, events, trace_path):
+    def __init__(self, plan, events, trace_path, probe=None):
+        self.probe = probe  # called with each minute as its row is written
         self.events = events
         self.end_ms = plan["end_ms"]
         self.trace_path = trace_path
@@ -150,6 +151,8 @@ class Run:
             if minute > 1:
                 out.write(",")
             write_json(out, self._row(minute))
+            if self.probe:
+                self.probe(minute)
 
         for at_ms, do, args in self.events:
             run_until(self.pump, self.clock, at_ms, row)

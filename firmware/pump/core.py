@@ -313,21 +313,26 @@ class Pump(Engine):
         return min(s.max_basal_mu_h, 3 * highest(s.schedule()), 4 * self.scheduled_mu_h())
 
     def _temp_plan(self, minutes, percent, rate_mu_h):
-        """(highest rate the temp basal would run at, its programmed total in mU)."""
+        """(highest rate the temp basal would run at, its programmed total in mU).
+
+        Walked from the current millisecond over exactly the temp's span, so a temp that
+        starts part-way through a minute is checked over every segment it reaches.
+        """
         if percent is None:
             rate_mu_h -= rate_mu_h % 10
             return rate_mu_h, rate_mu_h * minutes // 60
         sched = self.settings.schedule()
-        t = self.tod_ms // 60000
-        peak = total = 0
-        while minutes > 0:
-            span = min(next_boundary_min(sched, t), minutes)
-            rate = segment_at(sched, t) * percent // 100
+        t = self.tod_ms
+        left = minutes * 60000
+        peak = total = 0  # total in mU x ms / h
+        while left > 0:
+            span = min(next_boundary_min(sched, t // 60000) * 60000 - t % 60000, left)
+            rate = segment_at(sched, t // 60000) * percent // 100
             peak = rate if rate > peak else peak
             total += rate * span
-            minutes -= span
-            t = (t + span) % 1440
-        return peak, total // 60
+            left -= span
+            t = (t + span) % _DAY_MS
+        return peak, total // 3600000
 
     def cancel_temp_basal(self, source="buttons"):
         if not self.temp:

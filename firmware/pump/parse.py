@@ -26,8 +26,9 @@ def parse_milli(value, field):
     if text.startswith("-"):
         raise Refused(field, "must not be negative (got " + text + ")")
     whole, _, frac = text.partition(".")
-    if not whole:
-        whole = "0"
+    if not (whole or frac):
+        raise Refused(field, "expected a number, got " + repr(value))
+    whole = whole or "0"
     if not whole.isdigit() or (frac and not frac.isdigit()):
         raise Refused(field, "expected a number, got " + repr(value))
     frac = (frac + "000")[:3]
