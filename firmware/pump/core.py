@@ -51,6 +51,7 @@ class Pump(Engine):
         self.limit_hold = ""  # "hourly"/"daily" while basal is held at a limit
         self.totals = RollingTotals()
         self.iob = InsulinOnBoard(settings.dia_min, settings.peak_min)
+        self._enter_segment()
         self._update_basal()
 
     # ----------------------------------------------------------------- time
@@ -82,8 +83,7 @@ class Pump(Engine):
 
     def _ms_to_boundary(self):
         """Time to the next schedule segment, temp basal end, timed resume or bolus end."""
-        ms = next_boundary_min(self.settings.schedule(), self.tod_ms // 60000) * 60000
-        ms -= self.tod_ms % 60000
+        ms = self._segment_end_ms - self.tod_ms
         b = self.current_bolus
         for left in (self.temp.left_ms if self.temp else 0, self._suspend_left_ms, b.ext_left_ms if b else 0):
             if 0 < left < ms:
@@ -96,6 +96,8 @@ class Pump(Engine):
         if self.tod_ms >= _DAY_MS:
             self.tod_ms -= _DAY_MS
             self.day += 1
+        if self.tod_ms >= self._segment_end_ms or self.tod_ms < ms:
+            self._enter_segment()
         self._ms_in_minute += ms
         while self._ms_in_minute >= 60000:
             self._ms_in_minute -= 60000
@@ -178,7 +180,14 @@ class Pump(Engine):
     # ---------------------------------------------------------------- basal
 
     def scheduled_mu_h(self):
-        return segment_at(self.settings.schedule(), self.tod_ms // 60000)
+        return self._segment_mu_h
+
+    def _enter_segment(self):
+        """Look the schedule up once per segment, not on every tick."""
+        sched = self.settings.schedule()
+        tod_min = self.tod_ms // 60000
+        self._segment_mu_h = segment_at(sched, tod_min)
+        self._segment_end_ms = (tod_min + next_boundary_min(sched, tod_min)) * 60000
 
     def programmed_basal_mu_h(self):
         t = self.temp
@@ -380,6 +389,7 @@ class Pump(Engine):
         if name not in self.settings.profiles:
             raise Refused("name", "no basal profile named " + repr(name))
         self.settings.active_profile = name
+        self._enter_segment()
         self._update_basal()
         self.emit("profile", {"name": name, "source": source})
 
