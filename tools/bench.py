@@ -215,6 +215,12 @@ def measure(tmp):
         if min_kb != heap_kb:
             min_trace = mpy.run(WEEK, min_kb)[3]
     r["startup_s"] = mpy.startup_s(heap_kb or HEAP_HI_KB)
+    r["heaps"] = []
+    for name in sorted(os.listdir(os.path.join(ROOT, "scenarios"))):
+        path = os.path.join(ROOT, "scenarios", name)
+        if name.endswith(".json"):
+            err, _, _, _, last = mpy.run(path, BOARD_HEAP_KB, probe=True)
+            r["heaps"].append((name, mpy.min_heap_kb(path), err or last))
 
     # the traces
     cpy_bytes = read(cpy_trace)
@@ -261,7 +267,7 @@ def report(r):
     else:
         w(row("CPython      run, 30 days (skipped)", None, None))
     heap = "%dK" % r["heap_kb"] if r["heap_kb"] else "-"
-    w(row("MicroPython  plan process (heap %s)" % heap, r["plan_s"], None))
+    w(row("MicroPython  plan process (heap %s)" % pumpsim.PLAN_HEAP, r["plan_s"], None))
     w(row("MicroPython  run process (heap %s)" % heap, r["run_s"], r["hours"] if r["run_s"] else None))
     w(row("MicroPython  start-up alone (-c pass)", r["startup_s"], None))
     w("")
@@ -283,6 +289,10 @@ def report(r):
         if r["same_min"] is not None:
             same += "; also at %dK: %s" % (r["min_kb"], "identical" if r["same_min"] else "DIFFERS")
     w("Trace MicroPython == CPython byte for byte: " + same)
+    w("")
+    w("Every shipped scenario, the pump's process:")
+    for name, min_kb, at64 in r["heaps"]:
+        w("  %-18s smallest heap %sK; at %dK: %s" % (name, min_kb, BOARD_HEAP_KB, at64))
     if not r["month"]:
         w("Note: 30-day figure skipped: %s not found" % rel(MONTH))
     for note in r["notes"]:
