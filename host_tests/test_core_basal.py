@@ -228,3 +228,18 @@ def test_a_clock_going_backwards_delivers_nothing_extra():
     s.pump.tick((s.clock.ticks_ms() - 5000) % (1 << 30))
     assert s.events[-1]["code"] == "clock_backwards"
     assert s.basal_mu == before
+
+
+def test_a_motor_counting_more_than_it_was_asked_stops_everything():
+    s = Sim()
+    s.pump.bolus(2000)
+    s.run_min(0.1)
+    real = s.motor.steps_done
+    s.motor.steps_done = lambda: real() + 50  # a count no command explains
+    s.run_min(0.1)
+    assert "motor_count_error" in s.codes()
+    assert s.pump.mode == "stopped" and s.pump.current_bolus is None
+    assert s.doses[-1]["status"] == "motor_count_error"
+    moves = s.motor.moves
+    s.run_min(10)
+    assert s.motor.moves == moves

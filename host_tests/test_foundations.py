@@ -8,9 +8,9 @@ import pytest
 
 import sim as board
 from pump.compat import TICKS_PERIOD, ticks_diff
-from pump.errors import Refused
+from pump.errors import Refused, check_int
 from pump.mechanism import steps_per_unit
-from pump.parse import parse_hhmm, parse_int, parse_milli
+from pump.parse import parse_hhmm, parse_milli
 from pump.units import fmt_milli, fmt_u
 from rig import FakeStepper, VirtualClock
 
@@ -103,10 +103,10 @@ def test_bad_amounts_are_refused_naming_the_field(value):
 
 
 def test_whole_numbers_and_times():
-    assert parse_int(5, "minutes", 0, 10) == 5
+    assert check_int(5, "minutes", 0, 10) == 5
     for bad in (11, -1, 1.0, True, "5"):
         with pytest.raises(Refused, match="minutes"):
-            parse_int(bad, "minutes", 0, 10)
+            check_int(bad, "minutes", 0, 10)
     assert parse_hhmm("17:30", "t") == 1050 and parse_hhmm("00:00", "t") == 0
     for bad in ("24:00", "7:30", "17:60", "ab:cd", 1730, "17-30"):
         with pytest.raises(Refused, match="^t: "):

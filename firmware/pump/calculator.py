@@ -16,6 +16,7 @@ It only suggests: nothing here delivers, and it never returns more than max_bolu
 """
 
 from pump.compat import const
+from pump.errors import check_int
 
 LOW_BG_MGDL = const(70)
 LOW_BG_NOTE = "BG below 70 mg/dL: treat the low, no bolus suggested"
@@ -64,18 +65,6 @@ class Suggestion:
         )
 
 
-def _check_int(name, value, low, high):
-    # type() rather than isinstance(): bool is an int subclass on CPython but not on
-    # MicroPython, and True must never pass as 1 g or 1 mU.
-    if type(value) is not int:
-        raise ValueError("%s: %r is not a whole number" % (name, value))
-    if high is None:
-        if value < low:
-            raise ValueError("%s: %d is below %d" % (name, value, low))
-    elif value < low or value > high:
-        raise ValueError("%s: %d is outside %d..%d" % (name, value, low, high))
-
-
 def _div_trunc(num, den):
     # Division truncated toward zero (den > 0); Python's // floors, which for a
     # negative correction would round away from zero and over-reduce the bolus.
@@ -93,15 +82,15 @@ def suggest_bolus(
     (tenths of g per U); isf_mgdl_per_u 5..400; target_mgdl 70..200; iob_mu >= 0;
     max_bolus_mu >= 0; increment_mu >= 1. Raises ValueError naming a bad field.
     """
-    _check_int("carbs_g", carbs_g, 0, 300)
+    check_int(carbs_g, "carbs_g", 0, 300)
     if bg_mgdl is not None:
-        _check_int("bg_mgdl", bg_mgdl, 20, 600)
-    _check_int("icr_dg_per_u", icr_dg_per_u, 10, 1500)
-    _check_int("isf_mgdl_per_u", isf_mgdl_per_u, 5, 400)
-    _check_int("target_mgdl", target_mgdl, 70, 200)
-    _check_int("iob_mu", iob_mu, 0, None)
-    _check_int("max_bolus_mu", max_bolus_mu, 0, None)
-    _check_int("increment_mu", increment_mu, 1, None)
+        check_int(bg_mgdl, "bg_mgdl", 20, 600)
+    check_int(icr_dg_per_u, "icr_dg_per_u", 10, 1500)
+    check_int(isf_mgdl_per_u, "isf_mgdl_per_u", 5, 400)
+    check_int(target_mgdl, "target_mgdl", 70, 200)
+    check_int(iob_mu, "iob_mu", 0, None)
+    check_int(max_bolus_mu, "max_bolus_mu", 0, None)
+    check_int(increment_mu, "increment_mu", 1, None)
 
     # ICR is in tenths of a gram per unit, hence the extra factor of 10.
     carb_mu = carbs_g * 10 * 1000 // icr_dg_per_u

@@ -8,6 +8,7 @@ fixed point, so every interpreter produces the same table bit for bit.
 from array import array
 
 from pump.compat import const
+from pump.errors import Refused, check_int
 
 IOB_ONE = const(32768)  # a fraction of 1 is stored as a multiple of 1/32768
 _IOB_SHIFT = const(15)
@@ -28,25 +29,13 @@ MAX_MINUTE_MU = const(30000)
 _EXP_BITS = const(48)
 
 
-def _check_int(name, value, low, high):
-    # type() rather than isinstance(): bool is an int subclass on CPython but not on
-    # MicroPython, and a bool is never a valid setting.
-    if type(value) is not int:
-        raise ValueError("%s: %r is not a whole number" % (name, value))
-    if high is None:
-        if value < low:
-            raise ValueError("%s: %d is below %d" % (name, value, low))
-    elif value < low or value > high:
-        raise ValueError("%s: %d is outside %d..%d" % (name, value, low, high))
-
-
 def _check_settings(dia_min, peak_min):
-    _check_int("dia_min", dia_min, _DIA_MIN_LOW, _DIA_MIN_HIGH)
-    _check_int("peak_min", peak_min, _PEAK_MIN_LOW, _PEAK_MIN_HIGH)
+    check_int(dia_min, "dia_min", _DIA_MIN_LOW, _DIA_MIN_HIGH)
+    check_int(peak_min, "peak_min", _PEAK_MIN_LOW, _PEAK_MIN_HIGH)
     # The model's tau is only positive for a peak before half the duration. The ranges
     # above already guarantee it; checked anyway so widening a range cannot slip by.
     if 2 * peak_min >= dia_min:
-        raise ValueError("peak_min: %d is not below half of dia_min %d" % (peak_min, dia_min))
+        raise Refused("peak_min", "%d is not below half of dia_min %d" % (peak_min, dia_min))
 
 
 def _div_round(num, den):
@@ -144,23 +133,23 @@ class InsulinOnBoard:
         self._last_minute = -1  # no minute recorded yet
 
     def _check_minute(self, minute):
-        _check_int("minute", minute, 0, None)
+        check_int(minute, "minute", 0, None)
         if minute < self._last_minute:
-            raise ValueError("minute: %d is before the last recorded minute %d" % (minute, self._last_minute))
+            raise Refused("minute", "%d is before the last recorded minute %d" % (minute, self._last_minute))
 
     def add(self, minute, dose_mu):
         """Record dose_mu delivered during `minute` (added to that minute's bucket)."""
         self._check_minute(minute)
-        _check_int("dose_mu", dose_mu, 0, MAX_MINUTE_MU)
+        check_int(dose_mu, "dose_mu", 0, MAX_MINUTE_MU)
         ring = self._ring
         size = len(ring)
         slot = minute % size
         # A minute after the last recorded one starts from an empty bucket.
         total_mu = dose_mu + (ring[slot] if minute == self._last_minute else 0)
         if total_mu > MAX_MINUTE_MU:
-            raise ValueError(
-                "dose_mu: %d would bring minute %d to %d mU, above %d"
-                % (dose_mu, minute, total_mu, MAX_MINUTE_MU)
+            raise Refused(
+                "dose_mu",
+                "%d would bring minute %d to %d mU, above %d" % (dose_mu, minute, total_mu, MAX_MINUTE_MU),
             )
         # Clear the slots of the minutes skipped since the last record; they may still
         # hold deliveries from one ring length ago.

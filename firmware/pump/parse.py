@@ -35,15 +35,6 @@ def parse_milli(value, field):
     return int(whole) * 1000 + int(frac)
 
 
-def parse_int(value, field, lo, hi):
-    """A whole number within lo..hi, else Refused naming the field."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Refused(field, "expected a whole number, got " + repr(value))
-    if value < lo or value > hi:
-        raise Refused(field, "%d is outside %d..%d" % (value, lo, hi))
-    return value
-
-
 def parse_hhmm(text, field):
     """'HH:MM' (00:00..23:59) as minutes after midnight."""
     if not isinstance(text, str) or len(text) != 5 or text[2] != ":":

@@ -7,7 +7,7 @@ is an error naming its key.
 
 from array import array
 
-from pump.errors import Refused
+from pump.errors import Refused, check_int
 from pump.units import fmt_milli
 
 
@@ -18,12 +18,6 @@ def check_milli(value, field, lo, hi, what="U"):
             field,
             "%s %s is outside %s..%s %s" % (fmt_milli(value), what, fmt_milli(lo), fmt_milli(hi), what),
         )
-    return value
-
-
-def check_int(value, field, lo, hi):
-    if value < lo or value > hi:
-        raise Refused(field, "%d is outside %d..%d" % (value, lo, hi))
     return value
 
 

@@ -6,8 +6,8 @@ board can drop this module after start-up.
 """
 
 from pump.compat import const
-from pump.errors import Refused
-from pump.parse import parse_hhmm, parse_int, parse_milli
+from pump.errors import Refused, check_int
+from pump.parse import parse_hhmm, parse_milli
 from pump.settings import Rig, Settings, check_milli, segments
 from pump.units import fmt_milli, fmt_u
 
@@ -56,7 +56,7 @@ def rig_from_user(d, defaults):
     _check_keys(d, "rig", _RIG_KEYS)
     speed = d.get("bolus_u_per_min")
     speed_mu = defaults.BOLUS_MU_PER_MIN if speed is None else parse_milli(speed, "rig.bolus_u_per_min")
-    spu = parse_int(d.get("steps_per_unit", defaults.STEPS_PER_UNIT), "rig.steps_per_unit", 20, 1000)
+    spu = check_int(d.get("steps_per_unit", defaults.STEPS_PER_UNIT), "rig.steps_per_unit", 20, 1000)
     return Rig(spu, speed_mu, defaults.STEP_HZ)
 
 
@@ -91,11 +91,11 @@ def _icr(value, field):
 
 
 def _isf(value, field):
-    return parse_int(value, field, 5, 400)
+    return check_int(value, field, 5, 400)
 
 
 def _target(value, field):
-    return parse_int(value, field, 70, 200)
+    return check_int(value, field, 70, 200)
 
 
 def check_profile_name(name):
@@ -122,7 +122,7 @@ def settings_from_user(d, rig):
         dia_mh = check_milli(parse_milli(d["dia_h"], "dia_h"), "dia_h", 5000, 8000, "h")
         s.dia_min = dia_mh * 60 // 1000
     if "peak_min" in d:
-        s.peak_min = parse_int(d["peak_min"], "peak_min", 35, 120)
+        s.peak_min = check_int(d["peak_min"], "peak_min", 35, 120)
     for key, attr, parse in (
         ("icr_g_per_u", "icr_dg_per_u", _icr),
         ("isf_mgdl_per_u", "isf_mgdl_per_u", _isf),
