@@ -15,3 +15,5 @@ BORE_UM = const(5046)
 STEPS_PER_UNIT = const(200)  # = mechanism.steps_per_unit(LEAD_UM, FULL_STEPS, MICROSTEPS, BORE_UM)
 BOLUS_MU_PER_MIN = const(2000)  # 2 U/min delivery speed for boluses and priming
 STEP_HZ = const(400)  # pulse rate the driver runs the motor at
+# the fluid path: 1 mL syringe and infusion-set tubing, 30 uL/bar (docs/occlusion.md)
+COMPLIANCE_NL_PER_MBAR = const(30)

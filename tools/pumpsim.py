@@ -51,7 +51,7 @@ def compile_mpy():
                 src = os.path.join(dirpath, name)
                 rel = os.path.relpath(src, base)
                 dst = os.path.join(MPY_DIR, rel[:-3] + ".mpy")
-                if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+                if os.path.exists(dst) and os.path.getmtime(dst) > os.path.getmtime(src):
                     continue
                 os.makedirs(os.path.dirname(dst), exist_ok=True)
                 subprocess.run([mpy_cross, "-O3", "-o", dst, "-s", rel, src], check=True)

@@ -189,7 +189,13 @@ class Scenario:
             "ticks_start_ms": self.ticks_start_ms,
             "end_ms": self.end_ms,
             "reservoir_mu": self.reservoir_mu,
-            "rig": [rig.steps_per_unit, rig.bolus_mu_per_min, rig.step_hz],
+            "rig": [
+                rig.steps_per_unit,
+                rig.bolus_mu_per_min,
+                rig.step_hz,
+                board.BORE_UM,
+                rig.compliance_nl_per_mbar,
+            ],
             "settings": settings_to_record(self.settings),
         }
         write_json(out, header)

@@ -66,19 +66,28 @@ def highest(schedule):
 class Rig:
     """Mechanism constants the core needs: steps per unit and bolus speed."""
 
-    __slots__ = ("steps_per_unit", "bolus_mu_per_min", "step_hz")
+    __slots__ = ("steps_per_unit", "bolus_mu_per_min", "step_hz", "area_mm2_x1000", "compliance_nl_per_mbar")
 
-    def __init__(self, steps_per_unit, bolus_mu_per_min, step_hz):
+    def __init__(self, steps_per_unit, bolus_mu_per_min, step_hz, bore_um, compliance_nl_per_mbar):
         self.steps_per_unit = check_int(steps_per_unit, "rig.steps_per_unit", 20, 1000)
         self.bolus_mu_per_min = check_milli(bolus_mu_per_min, "rig.bolus_u_per_min", 100, 10000, "U/min")
         # the motor's pulse rate must outrun the fastest programmed delivery
         self.step_hz = check_int(step_hz, "rig.step_hz", 50, 20000)
         if self.step_hz * 60000 < self.bolus_mu_per_min * self.steps_per_unit:
             raise Refused("rig.bolus_u_per_min", "faster than the motor can step")
+        # plunger area (pi/4 x bore^2, pi as 355/113) and the fluid path's compliance, for
+        # turning a force on the plunger into the volume that caused it
+        self.area_mm2_x1000 = 355 * bore_um * bore_um // (4 * 113 * 1000)
+        self.compliance_nl_per_mbar = compliance_nl_per_mbar
 
     def steps_for(self, mu):
         """Whole steps in mu milliunits, rounded down."""
         return mu * self.steps_per_unit // 1000
+
+    def steps_for_force(self, force_mn):
+        """Steps whose volume, pushed into a closed line, raises the plunger force by force_mn."""
+        pressure_mbar = force_mn * 10000 // self.area_mm2_x1000
+        return pressure_mbar * self.compliance_nl_per_mbar * self.steps_per_unit // 10000
 
     def mu_for(self, steps):
         """Milliunits moved by `steps`, rounded down."""
@@ -104,6 +113,9 @@ class Settings:
         self.isf_mgdl_per_u = segments([(0, 50)])
         self.target_mgdl = segments([(0, 110)])
         self.bolus_increment_mu = 50
+        self.low_reservoir_mu = 20000  # the low-reservoir alert (very low is fixed at 5 U)
+        self.auto_off_min = 720  # no key press this long: auto-off alarm (0: off)
+        self.set_change_min = 4320  # infusion-set change reminder, every 72 h
 
     def schedule(self, name=None):
         return self.profiles[self.active_profile if name is None else name]
@@ -122,6 +134,9 @@ class Settings:
         "isf_mgdl_per_u",
         "target_mgdl",
         "bolus_increment_mu",
+        "low_reservoir_mu",
+        "auto_off_min",
+        "set_change_min",
     )
 
     @classmethod

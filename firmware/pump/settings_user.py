@@ -32,6 +32,9 @@ _SETTINGS_KEYS = (
     "isf_mgdl_per_u",
     "target_mgdl",
     "bolus_increment_u",
+    "low_reservoir_u",
+    "auto_off_h",
+    "set_change_h",
 )
 _RIG_KEYS = ("steps_per_unit", "bolus_u_per_min")
 # key -> (attribute, lowest, highest, unit) for the plain amounts
@@ -57,7 +60,7 @@ def rig_from_user(d, defaults):
     speed = d.get("bolus_u_per_min")
     speed_mu = defaults.BOLUS_MU_PER_MIN if speed is None else parse_milli(speed, "rig.bolus_u_per_min")
     spu = check_int(d.get("steps_per_unit", defaults.STEPS_PER_UNIT), "rig.steps_per_unit", 20, 1000)
-    return Rig(spu, speed_mu, defaults.STEP_HZ)
+    return Rig(spu, speed_mu, defaults.STEP_HZ, defaults.BORE_UM, defaults.COMPLIANCE_NL_PER_MBAR)
 
 
 def _segments(rows, field, parse_value):
@@ -121,6 +124,16 @@ def settings_from_user(d, rig):
     if "dia_h" in d:
         dia_mh = check_milli(parse_milli(d["dia_h"], "dia_h"), "dia_h", 5000, 8000, "h")
         s.dia_min = dia_mh * 60 // 1000
+    if "low_reservoir_u" in d:
+        low = check_milli(
+            parse_milli(d["low_reservoir_u"], "low_reservoir_u"), "low_reservoir_u", 10000, 40000
+        )
+        s.low_reservoir_mu = low - low % 1000
+    if "auto_off_h" in d:
+        hours = d["auto_off_h"]
+        s.auto_off_min = 0 if hours == 0 else check_int(hours, "auto_off_h", 5, 24) * 60
+    if "set_change_h" in d:
+        s.set_change_min = check_int(d["set_change_h"], "set_change_h", 24, 168) * 60
     if "peak_min" in d:
         s.peak_min = check_int(d["peak_min"], "peak_min", 35, 120)
     for key, attr, parse in (
