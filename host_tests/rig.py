@@ -40,6 +40,7 @@ class FakeStepper:
         self._pending = 0  # pulses the current move asked for
         self._start_ms = 0
         self._stall_at = None
+        self._back = 0  # pulses made in reverse (backing off)
         self.fault = False
         self.moves = 0
 
@@ -67,6 +68,18 @@ class FakeStepper:
         self._count = self.steps_done()
         self._pending = 0
 
+    def retract(self, steps):
+        """Back the plunger off `steps` (a short move, made at once in this model)."""
+        self.stop()
+        self._back += steps
+
+    def steps_back(self):
+        return self._back
+
+    def fault_active(self):
+        """The driver's fault/diag line."""
+        return self.fault
+
     def stall(self):
         """The plunger jams: no further pulse moves it from now on."""
         self._stall_at = self.steps_done()
@@ -81,6 +94,40 @@ class FakeStepper:
             self.stall()
         else:
             self.unstall()
+
+
+class FakeBuzzer:
+    """Counts the bursts it is asked to play; keeps every call too when record is True."""
+
+    def __init__(self, clock, record=False):
+        self._clock = clock
+        self.plays = 0
+        self.playing = None  # the last burst asked for, None once stopped
+        self.calls = [] if record else None
+
+    def play(self, pattern):
+        self.plays += 1
+        self.playing = pattern
+        if self.calls is not None:
+            self.calls.append((self._clock.elapsed_ms, pattern))
+
+    def stop(self):
+        self.playing = None
+        if self.calls is not None:
+            self.calls.append((self._clock.elapsed_ms, None))
+
+
+class Hardware:
+    """The virtual rig's hardware, as the core is handed it."""
+
+    def __init__(self, clock, rig, bore_um, record_buzzer=False):
+        from linemodel import Battery, Line, Seat
+
+        self.motor = FakeStepper(clock, rig.step_hz)
+        self.buzzer = FakeBuzzer(clock, record_buzzer)
+        self.line = Line(clock, self.motor, rig.steps_per_unit, bore_um)
+        self.battery = Battery()
+        self.seat = Seat()
 
 
 def run_until(pump, clock, end_ms, on_minute=None):

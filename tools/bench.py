@@ -300,11 +300,34 @@ def report(r):
     return lines
 
 
+def occlusion_report():
+    """Occlusion figures from the rig model (docs/occlusion.md), with their targets."""
+    from linemodel import SupervisorRig, occlusion_figures
+
+    lines = ["", "Occlusion, on the rig model (line blocked after 2 min of open flow):"]
+    lines.append("  %-22s %16s %16s %16s" % ("delivery", "minutes to alarm", "U pushed", "U released"))
+    for label, rate, target_min in (
+        ("0.1 U/h basal", 100, 180),
+        ("1 U/h basal", 1000, 30),
+        ("5 U bolus at 2 U/min", 120000, None),
+    ):
+        minutes, pushed_u, released_u = occlusion_figures(rate, SupervisorRig())
+        target = " (target <= %d)" % target_min if target_min else ""
+        lines.append(
+            "  %-22s %16s %16.3f %16.3f%s"
+            % (label, "none" if minutes is None else "%.2f" % minutes, pushed_u, released_u, target)
+        )
+    lines.append(
+        "  targets: U pushed <= 0.5, U released <= 0.2; commercial typical 75 min / 12.5 h, up to 3 U"
+    )
+    return lines
+
+
 def main():
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         r = measure(tmp)
-    lines = report(r)
+    lines = report(r) + occlusion_report()
     lines.append("(bench took %.0f s)" % (time.perf_counter() - t0))
     print("\n".join(lines))
     # figures only: a failure exit means the scenario did not run or the runtimes disagree

@@ -1,0 +1,176 @@
+"""The virtual rig's fluid path and sensors: line pressure, plunger force, battery, seat.
+
+Pressure model (docs/occlusion.md): with the line open, pressure above ambient drains
+through the cannula with time constant TAU_MS; with it blocked, every step pushes
+10000 / steps_per_unit nL into a closed system of compliance COMPLIANCE_NL_PER_MBAR, so
+pressure rises by that volume over the compliance. The force sensor on the plunger reads
+the stopper's friction plus pressure x bore area, plus noise from a deterministic generator
+(the same numbers on CPython and MicroPython). Integers only: pressure in microbar.
+"""
+
+# A 1 mL polypropylene syringe with 30 cm of infusion-set tubing: 30 uL/bar. Snijder et al.
+# (Biomed Tech 2015) report 0.9-2.1 mL/bar for 50 mL syringes; scaled to 1 mL that is
+# 18-42 uL/bar, and a commercial pump needing up to 3 U (30 uL) to reach its occlusion
+# threshold (Paradigm 511 manual) is consistent with it.
+COMPLIANCE_NL_PER_MBAR = 30
+TAU_MS = 2000  # open line: pressure halves in about 1.4 s through a 0.3 mm cannula
+FRICTION_MN = 1500  # the stopper's sliding friction on the force sensor
+NOISE_MN = 10  # +/- sensor noise (uniform)
+
+
+class Line:
+    """The syringe, tubing and cannula, watching the motor's pulses."""
+
+    def __init__(self, clock, motor, steps_per_unit, bore_um, seed=12345):
+        self._clock = clock
+        self._motor = motor
+        self._nl_per_step = 10000 // steps_per_unit
+        # bore area in mm^2 x 1000: force mN = pressure mbar x area mm^2 / 10
+        self._area_mm2_x1000 = 355 * bore_um * bore_um // (4 * 113 * 1000)
+        self._pressure_ubar = 0
+        self._seen_fwd = motor.steps_done()
+        self._seen_back = motor.steps_back()
+        self._t_ms = clock.elapsed_ms
+        self._seed = seed
+        self.blocked = False
+        self.released_nl = 0  # volume that left the line when the last occlusion cleared
+        self.pushed_blocked_nl = 0  # volume pushed against the blockage since it began
+
+    def _update(self):
+        fwd = self._motor.steps_done()
+        back = self._motor.steps_back()
+        pushed = (fwd - self._seen_fwd) - (back - self._seen_back)
+        self._seen_fwd, self._seen_back = fwd, back
+        dt = self._clock.elapsed_ms - self._t_ms
+        self._t_ms = self._clock.elapsed_ms
+        if self.blocked:
+            self.pushed_blocked_nl += pushed * self._nl_per_step
+            self._pressure_ubar += pushed * self._nl_per_step * 1000 // COMPLIANCE_NL_PER_MBAR
+            if self._pressure_ubar < 0:
+                self._pressure_ubar = 0  # backing off below ambient draws nothing back in
+        else:
+            # an open line drains: exact exponential decay stepped in whole milliseconds
+            while dt > 0 and self._pressure_ubar:
+                step = dt if dt < 500 else 500
+                self._pressure_ubar -= self._pressure_ubar * step // TAU_MS or self._pressure_ubar
+                dt -= step
+
+    def block(self):
+        self._update()
+        self.blocked = True
+        self.pushed_blocked_nl = 0
+
+    def clear(self):
+        """The blockage gives way: the pressure stored in the line is delivered at once."""
+        self._update()
+        self.released_nl = self._pressure_ubar * COMPLIANCE_NL_PER_MBAR // 1000
+        self._pressure_ubar = 0
+        self.blocked = False
+
+    def pressure_mbar(self):
+        self._update()
+        return self._pressure_ubar // 1000
+
+    def force_mn(self):
+        """What the plunger force sensor reads now, in millinewtons."""
+        self._update()
+        self._seed = (self._seed * 1103515245 + 12345) & 0x7FFFFFFF
+        noise = self._seed % (2 * NOISE_MN + 1) - NOISE_MN
+        return FRICTION_MN + self._pressure_ubar * self._area_mm2_x1000 // 10000000 + noise
+
+
+class Battery:
+    """A cell whose voltage the test sets; read through the board's divider as millivolts."""
+
+    def __init__(self, mv=4000):
+        self.mv_now = mv
+
+    def mv(self):
+        return self.mv_now
+
+
+class Seat:
+    """The plunger-seated end switch."""
+
+    def __init__(self, seated=True):
+        self.is_seated = seated
+
+    def seated(self):
+        return self.is_seated
+
+
+class Feeder:
+    """Asks the supervisor for steps at a programmed rate, as the delivery engine would, on
+    the virtual rig: used to measure occlusion detection without the rest of the pump."""
+
+    def __init__(self, clock, hw, supervisor, alarms):
+        self.clock = clock
+        self.hw = hw
+        self.sup = supervisor
+        self.alarms = alarms
+
+    def run(self, rate_mu_h, minutes, spu, stop_on_alarm=True):
+        """Deliver at rate_mu_h for up to `minutes`; return ms until the first stopping alarm
+        (None if none) and the steps the supervisor let through."""
+        step_ms = 3600000 * 1000 // (rate_mu_h * spu)  # ms per step at this rate
+        made_before = self.hw.motor.steps_done()
+        t = 0
+        end = minutes * 60000
+        while t < end:
+            if self.sup.may_move():
+                self.sup.move(1, 1)
+            self._advance(step_ms)
+            t += step_ms
+            if stop_on_alarm and self.alarms.stops_delivery():
+                return t, self.hw.motor.steps_done() - made_before
+        return None, self.hw.motor.steps_done() - made_before
+
+    def _advance(self, ms):
+        self.clock.advance(ms)
+        self.alarms.advance(ms)
+        self.sup.watch(ms)
+
+
+def occlusion_figures(rate_mu_h, supervisor_rig):
+    """(minutes to the alarm, U pushed into the blocked line, U released when it clears) for
+    delivery at rate_mu_h into a line that blocks after two minutes of open flow.
+    supervisor_rig is an object with clock, hw, alarms and feeder, such as SupervisorRig."""
+    r = supervisor_rig
+    r.feeder.run(rate_mu_h, 2, r.rig.steps_per_unit, stop_on_alarm=False)
+    r.hw.line.block()
+    ms, _ = r.feeder.run(rate_mu_h, 48 * 60, r.rig.steps_per_unit)
+    pushed_nl = r.hw.line.pushed_blocked_nl
+    r.feeder._advance(1000)
+    r.hw.line.clear()
+    return (None if ms is None else ms / 60000), pushed_nl / 10000, r.hw.line.released_nl / 10000
+
+
+BASE = {"basal_profiles": {"a": [["00:00", 1]]}, "active_profile": "a"}
+
+
+class SupervisorRig:
+    """A supervisor with its alarms on the virtual rig, fed steps as the engine would."""
+
+    def __init__(self, settings=None, reservoir_u=200):
+        import sim as board
+        from pump.alarms import Alarms
+        from pump.settings_user import rig_from_user, settings_from_user
+        from pump.supervisor import Supervisor
+        from rig import Hardware, VirtualClock
+
+        self.clock = VirtualClock()
+        self.rig = rig_from_user({}, board)
+        self.settings = settings_from_user(dict(settings or BASE), self.rig)
+        self.hw = Hardware(self.clock, self.rig, board.BORE_UM, record_buzzer=True)
+        self.events = []
+        self.alarms = Alarms(self.hw.buzzer, lambda code, f: self.events.append(dict(f)))
+        self.sup = Supervisor(
+            self.rig, self.settings, self.hw, self.alarms, self.rig.steps_for(reservoir_u * 1000)
+        )
+        self.feeder = Feeder(self.clock, self.hw, self.sup, self.alarms)
+
+    def raised(self):
+        return [e["code"] for e in self.events if e["state"] == "raised"]
+
+    def wait(self, ms):
+        self.feeder._advance(ms)
