@@ -6,7 +6,7 @@ import sim as board
 from pump.core import Pump
 from pump.engine import BASAL, BOLUS, PRIME
 from pump.settings_user import rig_from_user, settings_from_user
-from rig import FakeStepper, VirtualClock, run_until
+from rig import Hardware, VirtualClock, run_until
 
 FLAT_1U = {"basal_profiles": {"flat": [["00:00", 1.0]]}, "active_profile": "flat"}
 
@@ -14,15 +14,19 @@ FLAT_1U = {"basal_profiles": {"flat": [["00:00", 1.0]]}, "active_profile": "flat
 class Sim:
     def __init__(self, settings=None, rig=None, reservoir_u=200, tod_min=0, ticks_start_ms=0):
         self.rig = rig_from_user(rig or {}, board)
-        self.settings = settings_from_user(dict(settings or FLAT_1U), self.rig)
+        settings = dict(settings or FLAT_1U)
+        settings.setdefault("auto_off_h", 0)  # tests that want auto-off ask for it
+        self.settings = settings_from_user(settings, self.rig)
         self.clock = VirtualClock(ticks_start_ms)
-        self.motor = FakeStepper(self.clock, self.rig.step_hz)
+        self.hw = Hardware(self.clock, self.rig, board.BORE_UM, record_buzzer=True)
+        self.motor = self.hw.motor
         self.events = []
         self.doses = []
+        self.alarms = []
         self.pump = Pump(
             self.settings,
             self.rig,
-            self.motor,
+            self.hw,
             self._emit,
             self.clock.ticks_ms(),
             9500,
@@ -34,7 +38,9 @@ class Sim:
         fields = dict(fields, t_ms=self.clock.elapsed_ms)
         if code == "dose":
             self.doses.append(fields)
-        else:
+        elif code == "alarm":
+            self.alarms.append(fields)
+        elif code != "operational":
             fields["code"] = code
             self.events.append(fields)
 

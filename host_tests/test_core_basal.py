@@ -183,7 +183,7 @@ def test_empty_reservoir_stops_delivery_before_it_runs_dry():
     s.pump.bolus(9000)
     s.run_min(6 * 60)
     assert s.pump.mode == "stopped"
-    assert "reservoir_empty" in s.codes()
+    assert {"code": "reservoir_empty", "priority": "high", "state": "raised"}.items() <= s.alarms[-1].items()
     assert s.basal_mu + s.bolus_mu <= 10000 and s.pump.reservoir_steps >= 0
     with pytest.raises(Refused):
         s.pump.bolus(100)
@@ -208,7 +208,7 @@ def test_basal_held_at_the_hourly_limit_and_released_later():
     assert "limit_released" in s.codes()
 
 
-def test_stalled_motor_is_billed_only_for_what_moved():
+def test_stalled_motor_is_billed_only_for_what_moved_and_raises_a_motor_fault():
     s = Sim()
     s.pump.bolus(2000)
     s.run_min(0.25)
@@ -217,8 +217,9 @@ def test_stalled_motor_is_billed_only_for_what_moved():
     s.run_min(10)
     assert s.steps == moved
     assert s.basal_mu + s.bolus_mu == moved * 5
-    s.pump.cancel_bolus()
-    assert s.doses[-1]["delivered_mu"] == s.bolus_mu < 2000
+    assert [a["code"] for a in s.alarms if a["state"] == "raised"] == ["motor_fault"]
+    assert s.pump.mode == "stopped"
+    assert s.doses[-1]["status"] == "motor_fault" and s.doses[-1]["delivered_mu"] == s.bolus_mu < 2000
 
 
 def test_a_clock_going_backwards_delivers_nothing_extra():
@@ -237,9 +238,9 @@ def test_a_motor_counting_more_than_it_was_asked_stops_everything():
     real = s.motor.steps_done
     s.motor.steps_done = lambda: real() + 50  # a count no command explains
     s.run_min(0.1)
-    assert "motor_count_error" in s.codes()
+    assert s.alarms[0]["code"] == "delivery_mismatch"
     assert s.pump.mode == "stopped" and s.pump.current_bolus is None
-    assert s.doses[-1]["status"] == "motor_count_error"
+    assert s.doses[-1]["status"] == "delivery_mismatch"
     moves = s.motor.moves
     s.run_min(10)
     assert s.motor.moves == moves

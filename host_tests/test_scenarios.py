@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from reference import basal_integral_by_minute
 
 import scenario
 import simrun
+from reference import basal_integral_by_minute
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.json"))

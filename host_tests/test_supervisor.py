@@ -2,6 +2,7 @@
 motor's own count, the hard limits, the reservoir, occlusion, the driver, seat and battery."""
 
 import pytest
+
 from linemodel import BASE, SupervisorRig, occlusion_figures
 
 

