@@ -2,6 +2,7 @@
 right alarm, and delivery comes back only when a person has dealt with it."""
 
 import pytest
+
 from harness import Sim
 from pump.errors import Refused
 
@@ -60,8 +61,16 @@ def test_auto_off_stops_delivery_until_a_key_is_pressed_and_the_alarm_acknowledg
 
 
 def test_hourly_limit_alarm_follows_the_basal_hold():
-    s = Sim({"basal_profiles": {"a": [["00:00", 3.0]]}, "active_profile": "a",
-             "max_basal_u_h": 3, "max_bolus_u": 2, "max_hourly_u": 4, "max_daily_u": 60})
+    s = Sim(
+        {
+            "basal_profiles": {"a": [["00:00", 3.0]]},
+            "active_profile": "a",
+            "max_basal_u_h": 3,
+            "max_bolus_u": 2,
+            "max_hourly_u": 4,
+            "max_daily_u": 60,
+        }
+    )
     s.pump.bolus(2000)
     s.run_min(60)
     assert "limit_hourly" in raised(s) and s.basal_mu + s.bolus_mu <= 4000

@@ -242,3 +242,34 @@ def test_refused_events_land_in_rejected_and_move_nothing(tmp_path):
         "reason": "units: 30 U is above max bolus 10 U",
     }
     assert trace["minutes"][-1][2] == 0 and trace["doses"] == []
+
+
+def test_occlusion_scenario_alarms_stop_and_recover(tmp_path):
+    """An occlusion at 1 U/h: a high alarm and a stopped motor within 30 minutes; resume is
+    refused until the line is clear and the alarm acknowledged; a bolus into a blocked line
+    stops within seconds, billed for what moved."""
+    trace = run_doc(load_doc("occlusion.json"), tmp_path)
+    alarms = [(a["t_ms"], a["code"], a["priority"], a["state"]) for a in trace["alarms"]]
+    first = alarms[0]
+    assert first[1:] == ("occlusion", "high", "raised") and first[0] - 60 * 60000 <= 30 * 60000
+    rows = {r[0]: r for r in trace["minutes"]}
+    assert rows[110][4] == rows[int(first[0] // 60000) + 1][4]  # no step while it stands
+    assert trace["rejected"][0]["do"] == "resume" and "OCCLUSION" in trace["rejected"][0]["reason"]
+    assert ("occlusion", "high", "cleared") in [a[1:] for a in alarms]
+    bolus = [d for d in trace["doses"] if d["kind"] == "normal"][0]
+    assert bolus["status"] == "occlusion" and bolus["delivered_mu"] <= 2000 + 500
+    second = [a for a in alarms if a[1] == "occlusion" and a[3] == "raised"][1]
+    assert second[0] - 181 * 60000 <= 60000  # during a bolus: within a minute
+    assert trace["final"]["state"] == "running"
+    assert ("battery_critical", "high", "raised") in [a[1:] for a in alarms]
+
+
+def test_fault_events_are_checked(tmp_path):
+    for bad, message in (
+        ({"at_min": 1, "do": "fault", "kind": "gremlins"}, "unknown fault 'gremlins'"),
+        ({"at_min": 1, "do": "fault", "kind": "battery"}, "mv goes with"),
+        ({"at_min": 1, "do": "fault", "kind": "battery", "mv": 9000}, "9000 is outside"),
+        ({"at_min": 1, "do": "silence", "minutes": "ten"}, "expected a whole number"),
+    ):
+        with pytest.raises(scenario.ScenarioError, match=message):
+            scenario.Scenario(with_change(("events",), [bad]))

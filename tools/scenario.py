@@ -28,8 +28,22 @@ EVENTS = {
     "calc": (("carbs_g", "bg_mgdl", "deliver"), ()),
     "prime": (("units",), ()),
     "new_reservoir": (("units",), ()),
+    "fault": (("kind",), ("mv",)),
+    "ack": ((), ()),
+    "silence": ((), ("minutes",)),
 }
-_INT_KEYS = ("extended_min", "now_pct", "minutes", "percent", "carbs_g", "bg_mgdl")
+FAULTS = (
+    "occlusion",
+    "clear_occlusion",
+    "motor_fault",
+    "clear_motor_fault",
+    "stall",
+    "unstall",
+    "unseat",
+    "seat",
+    "battery",
+)
+_INT_KEYS = ("extended_min", "now_pct", "minutes", "percent", "carbs_g", "bg_mgdl", "mv")
 _AMOUNT_KEYS = ("units", "rate_u_h")
 
 
@@ -142,6 +156,16 @@ def check_events(events, end_ms):
                 if not isinstance(value, str):
                     raise ScenarioError(where + ".name: expected a profile name")
                 args[key] = value
+            elif key == "kind":
+                if value not in FAULTS:
+                    raise ScenarioError(
+                        "%s.kind: unknown fault %r (one of %s)" % (where, value, ", ".join(FAULTS))
+                    )
+                args[key] = value
+        if do == "fault" and (args["kind"] == "battery") != ("mv" in args):
+            raise ScenarioError(where + ": mv goes with, and only with, a battery fault")
+        if "mv" in args and not 2500 <= args["mv"] <= 5000:
+            raise ScenarioError(where + ".mv: %d is outside 2500..5000" % args["mv"])
         if do == "temp_basal" and ("percent" in args) == ("rate_u_h" in args):
             raise ScenarioError(where + ": temp_basal takes either percent or rate_u_h")
         events[i] = [at_ms, do, args]

@@ -18,7 +18,7 @@ from pump.errors import Refused
 from pump.settings import Rig, Settings
 from rig import Hardware, VirtualClock, run_until
 
-_SECTIONS = ("doses", "rejected", "events")
+_SECTIONS = ("doses", "rejected", "events", "alarms")
 
 
 class _Section:
@@ -92,7 +92,10 @@ class Run:
         if code == "dose":
             fields["t_ms"] = t_ms - fields.pop("duration_ms")
             self.sections["doses"].add(fields)
-        else:
+        elif code == "alarm":
+            fields["t_ms"] = t_ms
+            self.sections["alarms"].add(fields)
+        elif code != "operational":  # every 5 minutes: the history's, not the trace's
             fields["t_ms"] = t_ms
             fields["code"] = code
             self.sections["events"].add(fields)
@@ -100,7 +103,14 @@ class Run:
     def _apply(self, do, args):
         p = self.pump
         a = args.get
-        p.key_pressed()  # every scenario action is done on the pump's buttons
+        if do == "fault":
+            self._fault(a("kind"), a("mv"))
+            return
+        p.key_pressed()  # every other scenario action is done on the pump's buttons
+        if do == "ack":
+            p.ack()
+        elif do == "silence":
+            p.silence(a("minutes", 30))
         if do == "bolus":
             ext = a("extended_min", 0)
             p.bolus(a("units"), a("now_pct", 0 if ext else 100), ext)
@@ -122,6 +132,28 @@ class Run:
             p.prime(a("units"))
         elif do == "new_reservoir":
             p.new_reservoir(a("units"))
+
+    def _fault(self, kind, mv):
+        """Injected faults act on the virtual rig, never on the pump directly."""
+        hw = self.hw
+        if kind == "occlusion":
+            hw.line.block()
+        elif kind == "clear_occlusion":
+            hw.line.clear()
+        elif kind == "motor_fault":
+            hw.motor.set_fault(True)
+        elif kind == "clear_motor_fault":
+            hw.motor.set_fault(False)
+        elif kind == "stall":
+            hw.motor.stall()
+        elif kind == "unstall":
+            hw.motor.unstall()
+        elif kind == "unseat":
+            hw.seat.is_seated = False
+        elif kind == "seat":
+            hw.seat.is_seated = True
+        elif kind == "battery":
+            hw.battery.mv_now = mv
 
     def _row(self, minute):
         p = self.pump
