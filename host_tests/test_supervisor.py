@@ -3,7 +3,7 @@ motor's own count, the hard limits, the reservoir, occlusion, the driver, seat a
 
 import pytest
 
-from linemodel import BASE, SupervisorRig, occlusion_figures
+from occlusion import BASE, SupervisorRig, occlusion_figures
 
 
 @pytest.mark.parametrize(

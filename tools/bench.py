@@ -304,7 +304,7 @@ def report(r):
 
 def occlusion_report():
     """Occlusion figures from the rig model (docs/occlusion.md), with their targets."""
-    from linemodel import SupervisorRig, occlusion_figures
+    from occlusion import SupervisorRig, occlusion_figures
 
     lines = ["", "Occlusion, on the rig model (line blocked after 2 min of open flow):"]
     lines.append("  %-22s %16s %16s %16s" % ("delivery", "minutes to alarm", "U pushed", "U released"))
