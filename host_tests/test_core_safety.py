@@ -144,3 +144,32 @@ def test_alarm_bursts_reach_the_buzzer_in_priority_order():
     s.hw.battery.mv_now = 3300
     s.run_min(1)
     assert s.hw.buzzer.playing != low and len(s.hw.buzzer.playing) == 9  # the high burst, 3+2
+
+
+def test_periodic_self_checks_run_six_times_an_hour():
+    s = Sim()
+    s.run_min(60)
+    assert s.pump.supervisor.checks == 6 and raised(s) == []
+
+
+def test_settings_changed_in_ram_are_caught_by_the_self_check():
+    s = Sim()
+    s.run_min(5)
+    s.pump.settings.max_bolus_mu = 25000  # not through a command: a corrupted RAM
+    s.run_min(10)
+    assert raised(s) == ["self_test_failed"] and s.pump.mode == "stopped"
+
+
+def test_a_profile_switch_is_a_legitimate_change_of_settings():
+    s = Sim({"basal_profiles": {"a": [["00:00", 1]], "b": [["00:00", 0.5]]}, "active_profile": "a"})
+    s.pump.set_profile("b")
+    s.run_min(30)
+    assert raised(s) == []
+
+
+def test_engine_books_that_disagree_with_the_motor_are_caught():
+    s = Sim()
+    s.run_min(5)
+    s.pump.steps[0] += 3  # the engine's books no longer match the pulses the motor made
+    s.run_min(10)
+    assert raised(s) == ["delivery_mismatch"] and s.pump.mode == "stopped"

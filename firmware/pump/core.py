@@ -34,6 +34,7 @@ class Pump(Therapy):
         self._remind_left_ms = 0
         self._ops_left_ms = _OPS_MS
         self._ops_basal_steps = 0
+        self._ops_count = 0
 
     # ----------------------------------------------------------------- time
 
@@ -123,6 +124,9 @@ class Pump(Therapy):
         self._ops_left_ms -= ms
         if self._ops_left_ms <= 0:
             self._ops_left_ms = _OPS_MS
+            self._ops_count += 1
+            if self._ops_count % 2 == 0 and self.idle():  # every 10 minutes: 6 an hour
+                self.supervisor.self_check(self.steps[0] + self.steps[1] + self.steps[2], self.tod_ms)
             basal = self.basal_steps_owed()
             self.emit(
                 "operational",
@@ -177,6 +181,10 @@ class Pump(Therapy):
             self._auto_off_left_ms = self.settings.auto_off_min * 60000
         if self.alarms.is_active("auto_off"):
             self.alarms.cause_gone("auto_off")
+
+    def set_profile(self, name, source="buttons"):
+        super().set_profile(name, source)
+        self.supervisor.settings_changed()
 
     def ack(self):
         """Acknowledge the alarm on screen (see pump/alarms.py for what that clears)."""

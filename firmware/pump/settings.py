@@ -139,6 +139,24 @@ class Settings:
         "set_change_min",
     )
 
+    def fingerprint(self):
+        """CRC-32 of every setting, to catch settings changed in RAM by anything but a command."""
+        from pump.crc32 import crc32
+
+        crc = 0
+        for name in self.FIELDS:
+            value = getattr(self, name)
+            if name == "profiles":
+                for profile in sorted(value):
+                    crc = crc32(bytes(value[profile]), crc32(profile.encode(), crc))
+            elif isinstance(value, str):
+                crc = crc32(value.encode(), crc)
+            elif isinstance(value, int):
+                crc = crc32(bytes((value & 255, value >> 8 & 255, value >> 16 & 255, value >> 24 & 255)), crc)
+            else:
+                crc = crc32(bytes(value), crc)
+        return crc
+
     @classmethod
     def from_record(cls, rec):
         """Settings from a record that pump/settings_user.py has checked (every field there)."""

@@ -31,7 +31,9 @@ class Supervisor:
         self.settings = settings
         self.hw = hw
         self.alarms = alarms
-        self._seen = hw.motor.steps_done()
+        self._seen = self._start = hw.motor.steps_done()
+        self._fingerprint = settings.fingerprint()
+        self.checks = 0  # periodic self-checks made
         self._asked = 0  # pulses asked for and not yet seen
         self._asked_prime = 0  # of those, the priming pulses at the head of the batch
         self._late_ms = 0  # how long asked-for pulses have been missing
@@ -180,6 +182,21 @@ class Supervisor:
         self._count()
         self._asked = self._asked_prime = 0
         self._late_ms = 0
+
+    def settings_changed(self):
+        """A command changed the settings: they are the reference from now on."""
+        self._fingerprint = self.settings.fingerprint()
+
+    def self_check(self, booked_steps, tod_ms):
+        """The periodic self-check: settings in RAM unchanged, the engine's books equal to the
+        motor's own count, the clock in range. A failure raises an alarm that stops delivery."""
+        self.checks += 1
+        if self.settings.fingerprint() != self._fingerprint or not 0 <= tod_ms < 86400000:
+            self.alarms.raise_("self_test_failed")
+        self._count()
+        if not self._asked and self._seen - self._start != booked_steps:
+            self.alarms.raise_("delivery_mismatch")
+            self.alarms.cause_gone("delivery_mismatch")
 
     def take_backed_off(self):
         """Steps retracted since the last call (the volume is back in the syringe)."""
