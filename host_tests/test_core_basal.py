@@ -204,8 +204,12 @@ def test_basal_held_at_the_hourly_limit_and_released_later():
     s.run_min(60)
     assert "limit_reached" in s.codes()
     assert s.basal_mu + s.bolus_mu <= 4000
+    limit_alarms = [(a["code"], a["priority"]) for a in s.alarms if a["state"] == "raised"]
+    assert limit_alarms == [("limit_hourly", "medium")]  # an alert: it does not stop delivery
     s.run_min(180)
     assert "limit_released" in s.codes()
+    s.pump.ack()
+    assert not s.pump.alarms.is_active("limit_hourly")  # its cause went when basal restarted
 
 
 def test_stalled_motor_is_billed_only_for_what_moved_and_raises_a_motor_fault():

@@ -60,25 +60,6 @@ def test_auto_off_stops_delivery_until_a_key_is_pressed_and_the_alarm_acknowledg
     assert s.basal_mu > basal
 
 
-def test_hourly_limit_alarm_follows_the_basal_hold():
-    s = Sim(
-        {
-            "basal_profiles": {"a": [["00:00", 3.0]]},
-            "active_profile": "a",
-            "max_basal_u_h": 3,
-            "max_bolus_u": 2,
-            "max_hourly_u": 4,
-            "max_daily_u": 60,
-        }
-    )
-    s.pump.bolus(2000)
-    s.run_min(60)
-    assert "limit_hourly" in raised(s) and s.basal_mu + s.bolus_mu <= 4000
-    s.run_min(180)
-    s.pump.ack()
-    assert not s.pump.alarms.is_active("limit_hourly")  # its cause went when basal restarted
-
-
 def test_a_finished_temp_basal_and_a_long_suspend_remind():
     s = Sim()
     s.pump.temp_basal(30, percent=50)
