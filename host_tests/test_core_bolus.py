@@ -6,6 +6,11 @@ from harness import Sim
 from pump.errors import Refused
 
 
+def bolus_only(**limits):
+    """Settings with no basal, so every step in a limit window is a bolus step."""
+    return dict({"basal_profiles": {"a": [["00:00", 0]]}, "active_profile": "a"}, **limits)
+
+
 def test_normal_bolus_delivers_exactly_at_delivery_speed():
     s = Sim()
     s.run_min(10)
@@ -124,15 +129,7 @@ def test_bolus_refused_while_suspended():
 
 
 def test_hourly_limit_refuses_up_front_saying_what_is_allowed():
-    s = Sim(
-        {
-            "basal_profiles": {"a": [["00:00", 0]]},
-            "active_profile": "a",
-            "max_bolus_u": 10,
-            "max_hourly_u": 12,
-            "max_daily_u": 40,
-        }
-    )
+    s = Sim(bolus_only(max_bolus_u=10, max_hourly_u=12, max_daily_u=40))
     s.pump.bolus(10000)
     s.run_min(10)
     moves = s.motor.moves
@@ -146,15 +143,7 @@ def test_hourly_limit_refuses_up_front_saying_what_is_allowed():
 
 
 def test_daily_limit_rebuilds_after_24_hours():
-    s = Sim(
-        {
-            "basal_profiles": {"a": [["00:00", 0]]},
-            "active_profile": "a",
-            "max_bolus_u": 10,
-            "max_hourly_u": 10,
-            "max_daily_u": 20,
-        }
-    )
+    s = Sim(bolus_only(max_bolus_u=10, max_hourly_u=10, max_daily_u=20))
     s.pump.bolus(10000)
     s.run_min(120)
     s.pump.bolus(10000)
@@ -166,15 +155,7 @@ def test_daily_limit_rebuilds_after_24_hours():
 
 
 def test_rolling_hour_window_never_holds_more_than_the_limit():
-    s = Sim(
-        {
-            "basal_profiles": {"a": [["00:00", 0]]},
-            "active_profile": "a",
-            "max_bolus_u": 5,
-            "max_hourly_u": 5,
-            "max_daily_u": 50,
-        }
-    )
+    s = Sim(bolus_only(max_bolus_u=5, max_hourly_u=5, max_daily_u=50))
     s.pump.bolus(5000)
     s.run_min(59)
     with pytest.raises(Refused, match="hourly"):
