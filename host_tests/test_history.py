@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 from fakeflash import FakeFlash, PowerCut
 from pump import crc32 as crc32_module
 from pump import history as H
+from pump import history_query as Q
 from pump.crc32 import crc32
-from pump.history import (
+from pump.history import History, HistoryError, Record, decode, encode
+from pump.history_query import (
     ALARM,
     BOLUS_PROGRESS,
     BOLUS_START,
@@ -34,11 +36,6 @@ from pump.history import (
     OPERATIONAL,
     RESUME,
     SUSPEND,
-    History,
-    HistoryError,
-    Record,
-    decode,
-    encode,
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -83,17 +80,20 @@ def ring_files(fs, tag):
 
 @given(st.binary(max_size=300), u32)
 def test_crc32_is_zlibs(data, start):
-    assert crc32(data) == zlib.crc32(data)
-    assert crc32(data, start) == zlib.crc32(data, start)
-    assert crc32(data + b"tail", 0, len(data)) == zlib.crc32(data)
+    for f in (crc32, crc32_module.pure_crc32):
+        assert f(data) == zlib.crc32(data)
+        assert f(data, start) == zlib.crc32(data, start)
+        assert f(data + b"tail", 0, len(data)) == zlib.crc32(data)
+        assert f(bytearray(data)) == f(memoryview(data)) == zlib.crc32(data)
 
 
 def test_crc32_check_value_and_lazy_table():
-    assert crc32(b"123456789") == 0xCBF43926  # the catalogue check value of CRC-32/ISO-HDLC
-    assert crc32(b"") == 0
+    for f in (crc32, crc32_module.pure_crc32):
+        assert f(b"123456789") == 0xCBF43926  # the catalogue check value of CRC-32/ISO-HDLC
+        assert f(b"") == 0
     fresh = importlib.reload(crc32_module)  # no work at import time: the table comes on first use
     assert fresh._hi is None
-    assert fresh.crc32(b"a") == zlib.crc32(b"a") and len(fresh._hi) == len(fresh._lo) == 256
+    assert fresh.pure_crc32(b"a") == zlib.crc32(b"a") and len(fresh._hi) == len(fresh._lo) == 256
 
 
 @given(records)
@@ -150,17 +150,37 @@ def test_append_refuses_a_bad_value_and_changes_nothing():
 
 
 def test_type_table():
-    types = [getattr(H, n.upper()) for n in H.TYPE_NAMES[1:]]
-    assert types == list(range(1, len(H.TYPE_NAMES)))
-    assert H.type_name(DOSE) == "dose" and H.type_name(200) == "type200"
+    types = [getattr(Q, n.upper()) for n in Q.TYPE_NAMES[1:]]
+    assert types == list(range(1, len(Q.TYPE_NAMES)))
+    assert Q.type_name(DOSE) == "dose" and Q.type_name(200) == "type200"
     for needed in ("DOSE", "BOLUS_START", "BOLUS_PROGRESS", "SUSPEND", "RESUME", "PROFILE", "RESERVOIR"):
-        assert getattr(H, needed) in types
+        assert getattr(Q, needed) in types
     for needed in ("TEMP_START", "ALARM", "OPERATIONAL", "SETTINGS", "POWER_ON", "REFUSED", "TIME_SET"):
-        assert getattr(H, needed) in types
-    assert H.INTERRUPTED in types
-    assert H.KIND_NAMES[KIND_TEMP_BASAL] == "temp_basal" and H.index_of(H.STATUS_NAMES, "cancelled") == 1
-    assert H.dose_aux(1, 90) == 1 + 90 * 256 and H.alarm_aux(2, 1) == 0x102
-    assert H.temp_aux(30, 1500) == (30 << 16) + 1500
+        assert getattr(Q, needed) in types
+    assert Q.INTERRUPTED in types
+    assert Q.KIND_NAMES[KIND_TEMP_BASAL] == "temp_basal" and Q.index_of(Q.STATUS_NAMES, "cancelled") == 1
+    assert Q.dose_aux(1, 90) == 1 + 90 * 256 and Q.alarm_aux(2, 1) == 0x102
+    assert Q.temp_aux(30, 1500) == (30 << 16) + 1500
+
+
+def test_the_writers_private_numbers_are_the_format_s():
+    """pump/history.py and pump/recorder.py keep the record numbers they write as private
+    constants (no interned names on the pump); each must be the number history_query names."""
+    import re
+
+    from pump import recorder, restart
+
+    seen = 0
+    for module in (H, recorder, restart):
+        with open(module.__file__) as f:
+            for name, value in re.findall(r"^_([A-Z_]+) = const\((\d+)\)", f.read(), re.M):
+                if name in Q.__dict__ and isinstance(Q.__dict__[name], int) and name != "STOPPED":
+                    assert Q.__dict__[name] == int(value), name
+                    seen += 1
+    assert seen >= 20
+    assert recorder._STATUSES == Q.STATUS_NAMES and recorder.KINDS == Q.KIND_NAMES
+    assert recorder.SOURCES == Q.SOURCE_NAMES and recorder._PRIORITIES == Q.PRIORITY_NAMES
+    assert len(recorder._ALARM_STATES) == len(Q.ALARM_STATES) and recorder._STATUSES[4] == "stopped"
 
 
 # ---------------------------------------------------------------------- the rings
@@ -278,7 +298,7 @@ def test_a_torn_tail_is_dropped_and_appending_moves_to_a_fresh_segment():
     assert ring_files(fs, "ev") == ["h_ev_000000.bin", "h_ev_000001.bin"]
     assert fs.durable_bytes("h_ev_000000.bin").endswith(torn)  # old data is never rewritten
     assert [(r.seq, r.aux) for r in h2.records()] == [(1, 0), (2, 1), (3, 3), (4, 4)]
-    assert h2.counts() == (4, 1)
+    assert Q.counts(h2) == (4, 1)
     assert opened(fs, **SMALL).damaged == 0
 
 
@@ -292,7 +312,7 @@ def test_a_segment_holding_only_a_fragment_is_started_again():
     assert h2.damaged == 1
     h2.append(DOSE, T0 + 5)
     assert ring_files(fs, "ev") == ["h_ev_000000.bin", "h_ev_000001.bin"]
-    assert fs.size("h_ev_000001.bin") == 32 and h2.counts() == (5, 0)
+    assert fs.size("h_ev_000001.bin") == 32 and Q.counts(h2) == (5, 0)
 
 
 def test_corrupt_records_in_the_middle_are_skipped():
@@ -304,7 +324,7 @@ def test_corrupt_records_in_the_middle_are_skipped():
     fs.corrupt("h_ev_000002.bin", 0)  # record 9, in the newest segment
     h2 = opened(fs, **SMALL)
     assert [r.aux for r in h2.records()] == [0, 2, 3, 4, 5, 6, 7, 9]
-    assert h2.counts() == (8, 2) and h2.damaged == 1 and h2.next_seq == 11
+    assert Q.counts(h2) == (8, 2) and h2.damaged == 1 and h2.next_seq == 11
     h2.append(DOSE, T0 + 10, aux=10)
     assert [r.aux for r in h2.records()][-2:] == [9, 10]
     assert ring_files(fs, "ev")[-1] == "h_ev_000003.bin"
@@ -363,7 +383,7 @@ def test_power_cut_sweep_loses_at_most_the_record_being_written():
         assert set(done) - set(hit) <= set(got)  # every record whose append returned is there
         assert not set(hit) & set(got)
         lost += len(set(in_flight) - set(got))
-        assert h.counts()[1] <= len(in_flight) + 1  # a damaged place a cut at most, and the rot
+        assert Q.counts(h)[1] <= len(in_flight) + 1  # a damaged place a cut at most, and the rot
         seq = h.append(DOSE, T0, aux=1)
         h.append(OPERATIONAL, T0, aux=2)
         assert seq > max(seqs + [0])
@@ -564,9 +584,9 @@ def day_of_history(h):
         if i == 24:
             h.append(BOLUS_START, T0 + 7201, 2, code=KIND_DUAL, programmed_mu=5000)
             h.append(BOLUS_PROGRESS, T0 + 7230, 2, code=KIND_DUAL, programmed_mu=5000, delivered_mu=1200)
-            h.append(H.POWER_ON, T0 + 7290)
+            h.append(Q.POWER_ON, T0 + 7290)
             h.append(INTERRUPTED, T0 + 7300, code=KIND_DUAL, programmed_mu=5000, delivered_mu=1200)
-            h.append(ALARM, T0 + 7300, code=9, aux=H.alarm_aux(0, 2))
+            h.append(ALARM, T0 + 7300, code=9, aux=Q.alarm_aux(0, 2))
             h.append(DOSE, T0 + 7400, code=KIND_TEMP_BASAL, programmed_mu=700, delivered_mu=690)
         if i == 282:
             h.append(BOLUS_START, T0 + 86400 - 1800, 1, code=KIND_EXTENDED, programmed_mu=3000)
@@ -594,20 +614,20 @@ def test_daily_totals_split_at_local_midnight():
     h = opened()
     basal, bolus = day_of_history(h)
     for day in (DAY, DAY + 1):
-        assert h.daily_totals(day) == (basal[day] + bolus[day], basal[day], bolus[day])
+        assert Q.daily_totals(h, day) == (basal[day] + bolus[day], basal[day], bolus[day])
     assert basal[DAY] == sum(80 + i % 7 for i in range(1, 289))  # 288 intervals, 00:05 .. 24:00
-    assert h.daily_totals(DAY - 1) == (0, 0, 0)
+    assert Q.daily_totals(h, DAY - 1) == (0, 0, 0)
 
 
 def test_therapy_since_counts_an_interrupted_bolus_at_its_upper_bound():
     h = opened()
     basal, _ = day_of_history(h)
-    got = [x for x in h.therapy_since(T0 + 7200) if x[0] < T0 + 7500]
+    got = [x for x in Q.therapy_since(h, T0 + 7200) if x[0] < T0 + 7500]
     # basal of the interval ending 02:00, what moved before the reset, the rest programmed
     assert got == [(T0 + 7200, 80 + 24 % 7), (T0 + 7230, 1200), (T0 + 7300, 3800)]
-    assert all(t >= T0 + 7200 for t, _ in h.therapy_since(T0 + 7200))
+    assert all(t >= T0 + 7200 for t, _ in Q.therapy_since(h, T0 + 7200))
     bolus = 2000 + 5000 + 3000  # prime and the temp basal's own record are not counted
-    assert sum(mu for _, mu in h.therapy_since(T0)) == basal[DAY] + basal[DAY + 1] + bolus
+    assert sum(mu for _, mu in Q.therapy_since(h, T0)) == basal[DAY] + basal[DAY + 1] + bolus
 
 
 def test_a_bolus_cut_short_with_no_record_yet_counts_everything_programmed():
@@ -615,23 +635,25 @@ def test_a_bolus_cut_short_with_no_record_yet_counts_everything_programmed():
     h.append(BOLUS_START, T0, code=KIND_NORMAL, programmed_mu=4000)
     h.append(BOLUS_PROGRESS, T0 + 60, code=KIND_NORMAL, programmed_mu=4000, delivered_mu=1500)
     h.append(OPERATIONAL, T0 + 300, delivered_mu=80)
-    start, delivered = h.unfinished_dose()
+    start, delivered = Q.unfinished_dose(h)
     assert (start.type, start.programmed_mu, delivered) == (BOLUS_START, 4000, 1500)
-    assert list(h.therapy_since(T0)) == [(T0 + 60, 1500), (T0 + 300, 80), (T0 + 300, 2500)]
-    assert h.daily_totals(DAY) == (1580, 80, 1500)
+    assert list(Q.therapy_since(h, T0)) == [(T0 + 60, 1500), (T0 + 300, 80), (T0 + 300, 2500)]
+    assert Q.daily_totals(h, DAY) == (1580, 80, 1500)
     h.append(INTERRUPTED, T0 + 400, code=KIND_NORMAL, programmed_mu=4000, delivered_mu=1500)
-    assert h.unfinished_dose() is None
-    assert list(h.therapy_since(T0 + 100)) == [(T0 + 300, 80), (T0 + 400, 2500)]
+    assert Q.unfinished_dose(h) is None
+    # read from T0 + 100 on, the bolus's start and progress are not seen: its interruption
+    # counts everything programmed (4 U) rather than the 2.5 U left after the progress
+    assert list(Q.therapy_since(h, T0 + 100)) == [(T0 + 300, 80), (T0 + 400, 4000)]
 
 
 def test_unfinished_dose_ignores_temp_basals_and_sees_primes():
     h = opened()
-    assert h.unfinished_dose() is None
+    assert Q.unfinished_dose(h) is None
     h.append(BOLUS_START, T0, code=KIND_PRIME, programmed_mu=500)
     h.append(DOSE, T0 + 1, code=KIND_TEMP_BASAL, delivered_mu=10)
-    assert h.unfinished_dose()[0].code == KIND_PRIME
+    assert Q.unfinished_dose(h)[0].code == KIND_PRIME
     h.append(DOSE, T0 + 2, code=KIND_PRIME, programmed_mu=500, delivered_mu=500)
-    assert h.unfinished_dose() is None and list(h.therapy_since(0)) == []
+    assert Q.unfinished_dose(h) is None and list(Q.therapy_since(h, 0)) == []
 
 
 def test_records_by_time_range_and_type_merge_both_rings_by_seq():
@@ -645,14 +667,14 @@ def test_records_by_time_range_and_type_merge_both_rings_by_seq():
         OPERATIONAL,
         BOLUS_START,
         BOLUS_PROGRESS,
-        H.POWER_ON,
+        Q.POWER_ON,
         INTERRUPTED,
         ALARM,
     }
     assert [r.t_s for r in window] == [r.t_s for r in everything if T0 + 7200 <= r.t_s < T0 + 7400]
     mixed = list(h.records(T0 + 7000, T0 + 7400, (ALARM, OPERATIONAL)))
     assert [(r.type, r.t_s) for r in mixed] == [(OPERATIONAL, T0 + 7200), (ALARM, T0 + 7300)]
-    assert h.last(ALARM).code == 9 and h.last(OPERATIONAL).aux == 300 and h.last(H.TIME_SET) is None
+    assert Q.last(h, ALARM).code == 9 and Q.last(h, OPERATIONAL).aux == 300 and Q.last(h, Q.TIME_SET) is None
 
 
 def ram_held(obj, seen=None):
@@ -684,8 +706,8 @@ def test_memory_stays_bounded_however_long_the_history():
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        totals = h.daily_totals(DAY + 10)
-        since = sum(mu for _, mu in h.therapy_since(T0))
+        totals = Q.daily_totals(h, DAY + 10)
+        since = sum(mu for _, mu in Q.therapy_since(h, T0))
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
@@ -699,6 +721,7 @@ ROUND_TRIP = """
 from fakeflash import FakeFlash, PowerCut
 from pump import crc32 as crc32_module
 from pump import history as H
+from pump import history_query as Q
 from pump import settings_store as S
 fs = FakeFlash()
 sizes = {"ev_segments": 3, "op_segments": 2, "segment_records": 4}
@@ -708,33 +731,33 @@ t0 = 9500 * 86400
 for i in range(22):
     t = t0 + 300 * i
     if i % 3:
-        h.append(H.OPERATIONAL, t, 0, 0, 0, 1000, 80 + i, 150000 - 83 * i, 4000 - i)
+        h.append(Q.OPERATIONAL, t, 0, 0, 0, 1000, 80 + i, 150000 - 83 * i, 4000 - i)
     else:
-        h.append(H.BOLUS_START, t, 1, 0, H.KIND_NORMAL, 1000 + i)
-        h.append(H.DOSE, t + 30, 1, 0, H.KIND_NORMAL, 1000 + i, 1000 + i, 0, H.dose_aux(0, 30))
+        h.append(Q.BOLUS_START, t, 1, 0, Q.KIND_NORMAL, 1000 + i)
+        h.append(Q.DOSE, t + 30, 1, 0, Q.KIND_NORMAL, 1000 + i, 1000 + i, 0, Q.dose_aux(0, 30))
 fs.arm_cut(3, 23)  # the ALARM starts a segment: remove the oldest, open, then the write
 try:
-    h.append(H.ALARM, t0 + 9000, 0, 0, 7, 0, 0, 0, H.alarm_aux(0, 2))
+    h.append(Q.ALARM, t0 + 9000, 0, 0, 7, 0, 0, 0, Q.alarm_aux(0, 2))
 except PowerCut:
     print("cut")
 fs.disarm()
 h = H.History(fs, **sizes)
 print("open", h.open(), h.next_seq, h.last_t_s)
-h.append(H.POWER_ON, t0 + 9100)
+h.append(Q.POWER_ON, t0 + 9100)
 fs.set_full(True)
 try:
-    h.append(H.SUSPEND, t0 + 9200, 1, 1)
+    h.append(Q.SUSPEND, t0 + 9200, 1, 1)
 except H.HistoryError as e:
     print(str(e))
-print(h.last(H.SUSPEND), h.queued)
+print(Q.last(h, Q.SUSPEND), h.queued)
 fs.set_full(False)
 h.flush()
 for r in H.History(fs, **sizes).records():
     print(r)
-print(h.daily_totals(9500), h.counts(), h.last(H.DOSE))
-print(list(h.therapy_since(t0 + 3000)))
+print(Q.daily_totals(h, 9500), Q.counts(h), Q.last(h, Q.DOSE))
+print(list(Q.therapy_since(h, t0 + 3000)))
 print(sorted(fs.listdir()))
-print(bytes(H.encode(H.Record(H.ALARM, 1, 2, 3, 4, 5, 6, 7, 0xFFFFFFFF, seq=9))))
+print(bytes(H.encode(H.Record(Q.ALARM, 1, 2, 3, 4, 5, 6, 7, 0xFFFFFFFF, seq=9))))
 from pump.settings import Settings, segments
 from pump.settings_user import settings_to_record
 s = Settings()
@@ -754,7 +777,7 @@ except S.SettingsError as e:
 
 
 MODULES = ("__init__", "compat", "errors", "units", "parse", "settings", "settings_user", "crc32")
-MODULES += ("history", "settings_store")
+MODULES += ("history", "history_query", "settings_store")
 
 
 @pytest.fixture(scope="module")
@@ -795,7 +818,7 @@ def test_history_and_settings_agree_between_cpython_and_micropython(mpy_dir):
         assert proc.returncode == 0, proc.stderr
         outs.append(proc.stdout)
     assert "cut\nopen 1 " in outs[0] and "flash full" in outs[0] and "CRC mismatch" in outs[0]
-    assert "Record(suspend seq=32 t_s=820809200 src=1 mode=1 code=0 prog=0 deliv=0 res=0 aux=0) 1" in outs[0]
+    assert "Record(seq=32 t_s=820809200 type=6 src=1 mode=1 code=0 prog=0 deliv=0 res=0 aux=0) 1" in outs[0]
     assert outs[0].count("Record(") > 10
     assert outs[0] == outs[1]
 
@@ -829,11 +852,11 @@ gc.collect()
 before = gc.mem_alloc()
 h = H.History(fs)
 h.open()
-h.append(H.POWER_ON, 1)
+h.append(1, 1)  # POWER_ON
 gc.collect()
 held = gc.mem_alloc() - before
 for i in range(3000):
-    h.append(H.OPERATIONAL if i % 3 else H.DOSE, 300 * i, 0, 0, 0, 1000, 83, 150000, 2500)
+    h.append(15 if i % 3 else 11, 300 * i, 0, 0, 0, 1000, 83, 150000, 2500)  # OPERATIONAL, DOSE
 gc.collect()
 print(held, gc.mem_alloc() - before - held)
 """

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import simhist
 
 import scenario
 import simrun
@@ -24,9 +25,11 @@ def run_doc(doc, tmp_path):
     with open(plan_path, "w") as f:
         sc.write_plan(f)
     trace_path = str(tmp_path / "trace.json")
+    sc.write_settings(str(tmp_path / "flash"))
     with open(plan_path) as f:
         plan, events = simrun.read_plan(f)
-        simrun.Run(plan, events, trace_path).run()
+        simrun.Run(plan, events, trace_path, str(tmp_path / "flash")).run()
+    simhist.finish(trace_path, str(tmp_path / "flash"))
     with open(trace_path) as f:
         return json.load(f)
 
@@ -105,7 +108,8 @@ def test_30_day_scenario_bounds_every_minute(tmp_path):
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_micropython_trace_is_byte_identical(path, tmp_path):
-    """The same scenario in the MicroPython unix port, pump heap 64 KB, gives the same bytes."""
+    """The same scenario in the MicroPython unix port, in the pump heap tools/pumpsim.py gives
+    it (PUMP_HEAP, 88 KB), gives the same bytes."""
     traces = []
     for runtime in ("cpython", "micropython"):
         out = tmp_path / (runtime + ".json")
@@ -119,7 +123,7 @@ def test_micropython_trace_is_byte_identical(path, tmp_path):
                 "--runtime",
                 runtime,
                 "--heap",
-                "64K",
+                "88K",
                 "--quiet",
             ],
             check=True,
@@ -273,3 +277,53 @@ def test_fault_events_are_checked(tmp_path):
     ):
         with pytest.raises(scenario.ScenarioError, match=message):
             scenario.Scenario(with_change(("events",), [bad]))
+
+
+def test_the_runs_action_and_fault_numbers_are_the_plans():
+    """tools/simrun.py keeps the plan's action and fault numbers as private constants (no
+    interned names in the pump's process); each must be its name's place in tools/scenario.py."""
+    import re
+
+    text = pathlib.Path(simrun.__file__).read_text()
+    numbers = dict(re.findall(r"^_([A-Z_]+) = const\((\d+)\)", text, re.M))
+    numbers.pop("CLOCK_KEPT_MS")
+    assert len(numbers) == len(scenario.ACTIONS) + len(scenario.FAULTS)
+    assert sorted(scenario.ACTIONS) == sorted(scenario.EVENTS)
+    for i, name in enumerate(scenario.ACTIONS):
+        assert int(numbers[name.upper()]) == i, name
+    for i, name in enumerate(scenario.FAULTS):
+        assert int(numbers[name.upper()]) == i, name
+
+
+def test_power_cut_during_a_5_u_bolus_interrupts_it_for_good(tmp_path):
+    """Issue 3's acceptance: a power cut 1.25 min into a 5 U bolus, power back 2.75 min later.
+    The bolus shows as interrupted with the amount the history proves delivered, not one
+    more bolus step moves, and the pump comes up suspended with a high alarm."""
+    trace = run_doc(load_doc("power-cut.json"), tmp_path)
+    rows = {r[0]: r for r in trace["minutes"]}
+    moved = rows[62][2]  # bolus mU the motor really delivered before the cut at 61.25 min
+    assert 2400 <= moved <= 2500
+    (cut,) = [d for d in trace["doses"] if d["status"] == "interrupted"]
+    assert cut["kind"] == "normal" and cut["programmed_mu"] == 5000 and cut["t_ms"] == 60 * 60000
+    # as known from the last progress record (every 0.5 U): never above what moved
+    assert moved - 500 < cut["delivered_mu"] <= moved
+    # nothing more of it: bolus delivery stays flat until the next bolus the person gives
+    assert all(rows[m][2] == moved for m in range(62, 72))
+    assert {"t_ms": 61.5 * 60000, "do": "bolus", "reason": "power: the pump is off"} in trace["rejected"]
+    restart = [e for e in trace["events"] if e.get("reason") == "restart"]
+    assert restart == [{"code": "mode", "mode": "suspended", "reason": "restart", "t_ms": 64 * 60000}]
+    assert trace["alarms"][0] == {
+        "code": "unexpected_restart",
+        "priority": "high",
+        "state": "raised",
+        "t_ms": 64 * 60000,
+    }
+    assert any(r["do"] == "resume" and "clear the alarm first" in r["reason"] for r in trace["rejected"])
+    history = trace["history"]
+    (start,) = [r for r in history if r["type"] == "bolus_start" and r["programmed_mu"] == 5000]
+    (logged,) = [r for r in history if r["type"] == "interrupted"]
+    assert logged["aux"] == start["seq"] and logged["delivered_mu"] == cut["delivered_mu"]
+    kinds = [r["type"] for r in history if r["seq"] > start["seq"]][:8]
+    assert kinds[kinds.index("power_on") :][:3] == ["power_on", "interrupted", "suspend"]
+    # the rebuilt hourly window counted the whole 5 U: a 3 U bolus at 70 min breaks 7 U/h
+    assert any(r["do"] == "bolus" and "hourly 7 U limit" in r["reason"] for r in trace["rejected"])

@@ -60,11 +60,13 @@ def cpython_plan(path):
     sc.write_plan(buf)
     text = buf.getvalue()
     header, _ = simrun.read_plan(io.StringIO(text))
-    return header, text
+    return header, (text, sc)
 
 
-def cpython_run_s(plan_text, trace_path):
+def cpython_run_s(plan, trace_path):
     """Best-of-REPEAT wall time of simrun's Run on the plan; the trace is left at trace_path."""
+    import simhist
+
     import simrun
 
     best = None
@@ -72,8 +74,11 @@ def cpython_run_s(plan_text, trace_path):
     for _ in range(REPEAT):
         gc.collect()
         t0 = time.perf_counter()
-        plan, events = simrun.read_plan(io.StringIO(plan_text))
-        simrun.Run(plan, events, trace_path).run()
+        plan_text, sc = plan
+        sc.write_settings(trace_path + ".flash")
+        header, events = simrun.read_plan(io.StringIO(plan_text))
+        simrun.Run(header, events, trace_path, trace_path + ".flash").run()
+        simhist.finish(trace_path, trace_path + ".flash")
         t = time.perf_counter() - t0
         best = t if best is None or t < best else best
         with open(trace_path, "rb") as f:
@@ -123,7 +128,7 @@ class MicroPython:
         d = os.path.join(self.tmp, "mpy%d" % self.attempt)  # a failed run leaves side files
         os.mkdir(d)
         plan, trace = os.path.join(d, "plan"), os.path.join(d, "trace.json")
-        (_, plan_cmd, env), (_, run_cmd, _) = pumpsim.micropython_phases(
+        (_, plan_cmd, env), (_, run_cmd, _), (_, history_cmd, _) = pumpsim.micropython_phases(
             scenario_path, plan, trace, "%dK" % heap_kb, probe
         )
         rc, t_plan, last = self._phase(plan_cmd, env)
@@ -132,6 +137,9 @@ class MicroPython:
         rc, t_run, last = self._phase(run_cmd, env)
         if rc:
             return "run phase: " + last, t_plan, t_run, None, last
+        rc, _, history_last = self._phase(history_cmd, env)
+        if rc:
+            return "history phase: " + history_last, t_plan, t_run, None, last
         return None, t_plan, t_run, trace, last
 
     def startup_s(self, heap_kb):

@@ -2,7 +2,7 @@
 """Run a pump scenario on the virtual rig in simulated time and summarise it.
 
     python tools/pumpsim.py SCENARIO.json [--trace OUT.json]
-                            [--runtime cpython|micropython] [--heap 64K]
+                            [--runtime cpython|micropython] [--heap 72K]
 
 The same scenario code runs in CPython or inside the real MicroPython interpreter (the unix
 port); both write byte-identical JSON traces. The summary is printed from the trace.
@@ -37,9 +37,25 @@ def tool(name):
     return found
 
 
+# The heap the pump's process gets by default and in the tests: what the pump with its history
+# memory needs on the 64-bit unix port (66-68 KB measured, docs/benchmarks.md) with room to
+# spare. The target stays 64 KB; tools/bench.py reports the smallest heap each scenario needs.
+PUMP_HEAP = "88K"
+
+# The source name stored in each .mpy is the module's dotted name, which the interpreter
+# interns anyway: a path would cost every module one more interned string in the heap.
+MPY_OPTIONS = "-O3 -s <module>"
+
+
 def compile_mpy():
     """Cross-compile the simulator's modules to .mpy (only those that changed)."""
     mpy_cross = tool("mpy-cross")
+    stamp = MPY_DIR + ".options"
+    if not os.path.exists(stamp) or open(stamp).read() != MPY_OPTIONS:
+        shutil.rmtree(MPY_DIR, ignore_errors=True)  # built with other options: build all again
+        os.makedirs(MPY_DIR)
+        with open(stamp, "w") as f:
+            f.write(MPY_OPTIONS)
     for base in PATHS:
         for dirpath, _, files in os.walk(base):
             for name in files:
@@ -51,7 +67,8 @@ def compile_mpy():
                 if os.path.exists(dst) and os.path.getmtime(dst) > os.path.getmtime(src):
                     continue
                 os.makedirs(os.path.dirname(dst), exist_ok=True)
-                subprocess.run([mpy_cross, "-O3", "-o", dst, "-s", rel, src], check=True)
+                module = rel[:-3].replace(os.sep, ".")
+                subprocess.run([mpy_cross, "-O3", "-o", dst, "-s", module, src], check=True)
     return MPY_DIR
 
 
@@ -79,6 +96,8 @@ def run_cpython(path, trace_path):
     for p in PATHS:
         if p not in sys.path:
             sys.path.insert(0, p)
+    import simhist
+
     import scenario
     import simrun
 
@@ -88,17 +107,22 @@ def run_cpython(path, trace_path):
         sys.exit("scenario error: %s" % e)
     buf = io.StringIO()
     sc.write_plan(buf)
+    flash_dir = trace_path + ".flash"
+    sc.write_settings(flash_dir)
     # the run reads the plan as JSON text, exactly as the MicroPython run does
     plan, events = simrun.read_plan(io.StringIO(buf.getvalue()))
-    simrun.Run(plan, events, trace_path).run()
+    simrun.Run(plan, events, trace_path, flash_dir).run()
+    simhist.finish(trace_path, flash_dir)
 
 
 def micropython_phases(path, plan_path, trace_path, heap, probe=False):
-    """The two MicroPython processes of a run, as (name, command, environment).
+    """The three MicroPython processes of a run, as (name, command, environment).
 
     The heap under test is the one the pump runs in, with its bytecode in place in a ROMFS
     image as on a board. Checking a scenario file is host-side work (a board never reads
-    one), done first in its own process with room for a month of events.
+    one), done first in its own process with room for a month of events; reading the
+    history back from the flash the pump left, for the trace, is a download's work, done
+    last in a process of the same size.
     """
     env = dict(os.environ, MICROPYPATH=compile_mpy())
     plan = [tool("micropython"), "-X", "heapsize=" + PLAN_HEAP, "-m", "sim_entry", "plan", path, plan_path]
@@ -112,7 +136,9 @@ def micropython_phases(path, plan_path, trace_path, heap, probe=False):
         plan_path,
         trace_path,
     ] + (["heap"] if probe else [])
-    return (("plan", plan, env), ("run", run, env))
+    history = [tool("micropython"), "-X", "heapsize=" + PLAN_HEAP, "-m", "sim_entry", "history"]
+    history += [trace_path, plan_path + ".flash"]
+    return (("plan", plan, env), ("run", run, env), ("history", history, env))
 
 
 def run_micropython(path, trace_path, heap):
@@ -124,10 +150,11 @@ def run_micropython(path, trace_path, heap):
                 sys.exit("pumpsim (micropython %s): %s%s" % (name, proc.stdout, proc.stderr))
     finally:
         for leftover in [plan_path] + [
-            trace_path + "." + s for s in ("doses", "rejected", "events", "final")
+            trace_path + "." + s for s in ("doses", "rejected", "events", "alarms", "history", "final")
         ]:
             if os.path.exists(leftover):
                 os.remove(leftover)
+        shutil.rmtree(plan_path + ".flash", ignore_errors=True)
 
 
 def fmt_u(mu):
@@ -181,7 +208,9 @@ def main(argv=None):
     ap.add_argument("scenario")
     ap.add_argument("--trace", help="write the JSON trace here")
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
-    ap.add_argument("--heap", default="64K", help="MicroPython heap size (default 64K)")
+    ap.add_argument(
+        "--heap", default=PUMP_HEAP, help="MicroPython heap of the pump's process (default %s)" % PUMP_HEAP
+    )
     ap.add_argument("--quiet", action="store_true", help="write the trace, print no summary")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,7 +16,7 @@ from pump.settings_user import rig_from_user, settings_from_user, settings_to_re
 
 TOP_KEYS = ("start", "ticks_start_ms", "hours", "reservoir_u", "rig", "settings", "events")
 
-# do -> (required keys, optional keys)
+# do -> (required keys, optional keys); a plan names an action by its place in this table
 EVENTS = {
     "bolus": (("units",), ("extended_min", "now_pct")),
     "cancel_bolus": ((), ()),
@@ -31,6 +31,10 @@ EVENTS = {
     "fault": (("kind",), ("mv",)),
     "ack": ((), ()),
     "silence": ((), ("minutes",)),
+    "power_cut": ((), ()),
+    "power_on": ((), ()),
+    "settings": (("settings",), ()),
+    "confirm_time": ((), ()),
 }
 FAULTS = (
     "occlusion",
@@ -42,6 +46,29 @@ FAULTS = (
     "unseat",
     "seat",
     "battery",
+    "flash_full",
+    "flash_ok",
+    "corrupt_settings",
+)
+# a tuple, not the dict's order: MicroPython's dicts do not keep insertion order
+ACTIONS = (
+    "bolus",
+    "cancel_bolus",
+    "temp_basal",
+    "cancel_temp_basal",
+    "suspend",
+    "resume",
+    "set_profile",
+    "calc",
+    "prime",
+    "new_reservoir",
+    "fault",
+    "ack",
+    "silence",
+    "power_cut",
+    "power_on",
+    "settings",
+    "confirm_time",
 )
 _INT_KEYS = ("extended_min", "now_pct", "minutes", "percent", "carbs_g", "bg_mgdl", "mv")
 _AMOUNT_KEYS = ("units", "rate_u_h")
@@ -108,7 +135,7 @@ def _milli(value, where):
         raise ScenarioError(where + ": " + e.reason)
 
 
-def check_events(events, end_ms):
+def check_events(events, end_ms, rig):
     """Check the event list and turn it, in place, into [at_ms, do, args] entries.
 
     Each entry replaces its source object as it is checked, so a long scenario never holds
@@ -156,6 +183,11 @@ def check_events(events, end_ms):
                 if not isinstance(value, str):
                     raise ScenarioError(where + ".name: expected a profile name")
                 args[key] = value
+            elif key == "settings":
+                try:
+                    args[key] = settings_to_record(settings_from_user(value, rig))
+                except Refused as e:
+                    raise ScenarioError("%s.settings: %s" % (where, e))
             elif key == "kind":
                 if value not in FAULTS:
                     raise ScenarioError(
@@ -202,7 +234,14 @@ class Scenario:
             self.settings = settings_from_user(doc["settings"], self.rig)
         except Refused as e:
             raise ScenarioError(str(e))
-        self.events = check_events(doc.get("events", []), self.end_ms)
+        self.events = check_events(doc.get("events", []), self.end_ms, self.rig)
+
+    def write_settings(self, flash_dir):
+        """The pump's settings file, as it would be stored before the run, in a fresh flash."""
+        from pump import settings_store
+        from rig import DirFlash
+
+        settings_store.save(DirFlash(flash_dir), settings_to_record(self.settings))
 
     def write_plan(self, out):
         """The run plan as JSON lines: a header, then one event a line (tools/simrun.py reads it)."""
@@ -223,9 +262,11 @@ class Scenario:
             "settings": settings_to_record(self.settings),
         }
         write_json(out, header)
-        for event in self.events:
+        for at_ms, do, args in self.events:
+            # numbers for the action and the fault, so the pump's process compares no names
+            kind = FAULTS.index(args["kind"]) if do == "fault" else -1
             out.write("\n")
-            write_json(out, event)
+            write_json(out, [at_ms, ACTIONS.index(do), kind, do, args])
         out.write("\n")
 
 

@@ -5,20 +5,58 @@ flat however long the run: minute rows go straight to the trace file, and doses,
 and events go to side files that are appended to the trace at the end.
 
 Trace layout (integers and strings only): {"minutes": [[minute, basal_mu, bolus_mu,
-prime_mu, steps], ...], "doses": [...], "rejected": [...], "events": [...], "final": {...}}.
+prime_mu, steps], ...], "doses": [...], "rejected": [...], "events": [...], "alarms": [...],
+"final": {...}, "history": [...]}. Run writes all but the history; tools/simhist.py then
+reads the history back from the flash the pump wrote, as a download would, and closes the
+trace (the pump's process never holds the code that analyses its history).
 """
 
 import json
 import os
 
 from jsonout import write_json
-from pump.core import Pump
+from pump.boot import start
+from pump.compat import const
 from pump.engine import BASAL, BOLUS, PRIME
 from pump.errors import Refused
 from pump.settings import Rig, Settings
-from rig import Hardware, VirtualClock, run_until
+from rig import DirFlash, Hardware, VirtualClock, run_until
+
+# Actions and faults by their places in tools/scenario.py's ACTIONS and FAULTS, as the plan
+# gives them (a test checks they agree): numbers, so this process interns no names for them.
+_BOLUS = const(0)
+_CANCEL_BOLUS = const(1)
+_TEMP_BASAL = const(2)
+_CANCEL_TEMP_BASAL = const(3)
+_SUSPEND = const(4)
+_RESUME = const(5)
+_SET_PROFILE = const(6)
+_CALC = const(7)
+_PRIME = const(8)
+_NEW_RESERVOIR = const(9)
+_FAULT = const(10)
+_ACK = const(11)
+_SILENCE = const(12)
+_POWER_CUT = const(13)
+_POWER_ON = const(14)
+_SETTINGS = const(15)
+_CONFIRM_TIME = const(16)
+_OCCLUSION = const(0)
+_CLEAR_OCCLUSION = const(1)
+_MOTOR_FAULT = const(2)
+_CLEAR_MOTOR_FAULT = const(3)
+_STALL = const(4)
+_UNSTALL = const(5)
+_UNSEAT = const(6)
+_SEAT = const(7)
+_BATTERY = const(8)
+_FLASH_FULL = const(9)
+_FLASH_OK = const(10)
+_CORRUPT_SETTINGS = const(11)
+_CLOCK_KEPT_MS = const(300000)  # off longer than this, the pump does not trust its clock
 
 _SECTIONS = ("doses", "rejected", "events", "alarms")
+_NOT_TRACED = ("operational", "bolus_progress")  # frequent: the history's, not the trace's
 
 
 class _Section:
@@ -64,28 +102,43 @@ def read_plan(lines):
 class Run:
     """One run of a plan (see read_plan), writing the trace to trace_path."""
 
-    def __init__(self, plan, events, trace_path, probe=None):
+    def __init__(self, plan, events, trace_path, flash_dir, probe=None):
         self.probe = probe  # called with each minute as its row is written
         self.events = events
         self.end_ms = plan["end_ms"]
         self.trace_path = trace_path
-        rig = Rig(*plan["rig"])
+        self.rig = rig = Rig(*plan["rig"])
+        self.start_day, self.start_tod_ms = plan["day"], plan["tod_ms"]
         self.clock = VirtualClock(plan["ticks_start_ms"])
         self.hw = Hardware(self.clock, rig, plan["rig"][3])
         self.motor = self.hw.motor
+        self.flash = DirFlash(flash_dir, fresh=False)  # holds the settings file written with the plan
         self.sections = {}
         for name in _SECTIONS:
             self.sections[name] = _Section(trace_path + "." + name)
-        self.pump = Pump(
-            Settings.from_record(plan["settings"]),
-            rig,
-            self.hw,
-            self._emit,
-            self.clock.ticks_ms(),
-            plan["day"],
-            plan["tod_ms"],
-            plan["reservoir_mu"],
+        self.off_totals = [0, 0, 0]  # basal, bolus, prime delivered by pumps before a power cut
+        self.off_since_ms = None  # when the power went, while it is off
+        self.pump = self._boot(plan["reservoir_mu"])
+
+    def _boot(self, fresh_reservoir_mu):
+        """Start the pump from the flash, as a board does (pump/boot.py)."""
+        day, tod_ms = divmod(self.start_day * 86400000 + self.start_tod_ms + self.clock.elapsed_ms, 86400000)
+        pump = start(
+            self.flash, self.rig, self.hw, self._emit, self.clock.ticks_ms(), day, tod_ms, fresh_reservoir_mu
         )
+        if self.off_since_ms is not None and self.clock.elapsed_ms - self.off_since_ms > _CLOCK_KEPT_MS:
+            pump.clock_lost()
+        self.off_since_ms = None
+        return pump
+
+    def _power_cut(self):
+        p = self.pump
+        for kind in (BASAL, BOLUS, PRIME):
+            self.off_totals[kind] += p.delivered_mu(kind)
+        self.motor.stop()
+        self.hw.buzzer.stop()
+        self.pump = None
+        self.off_since_ms = self.clock.elapsed_ms
 
     def _emit(self, code, fields):
         t_ms = self.clock.elapsed_ms
@@ -95,75 +148,96 @@ class Run:
         elif code == "alarm":
             fields["t_ms"] = t_ms
             self.sections["alarms"].add(fields)
-        elif code != "operational":  # every 5 minutes: the history's, not the trace's
+        elif code not in _NOT_TRACED:
             fields["t_ms"] = t_ms
             fields["code"] = code
             self.sections["events"].add(fields)
 
-    def _apply(self, do, args):
+    def _apply(self, action, fault, args):
         p = self.pump
         a = args.get
-        if do == "fault":
-            self._fault(a("kind"), a("mv"))
+        if action == _FAULT:
+            self._fault(fault, a("mv"))
+            return
+        if action == _POWER_ON or p is None:
+            if p is not None:
+                raise Refused("power_on", "the pump is already on")
+            if action != _POWER_ON:
+                raise Refused("power", "the pump is off")
+            self.pump = self._boot(0)
+            return
+        if action == _POWER_CUT:
+            self._power_cut()
             return
         p.key_pressed()  # every other scenario action is done on the pump's buttons
-        if do == "ack":
+        if action == _ACK:
             p.ack()
-        elif do == "silence":
+        elif action == _SILENCE:
             p.silence(a("minutes", 30))
-        if do == "bolus":
+        elif action == _BOLUS:
             ext = a("extended_min", 0)
             p.bolus(a("units"), a("now_pct", 0 if ext else 100), ext)
-        elif do == "cancel_bolus":
+        elif action == _CANCEL_BOLUS:
             p.cancel_bolus()
-        elif do == "temp_basal":
+        elif action == _TEMP_BASAL:
             p.temp_basal(a("minutes"), a("percent"), a("rate_u_h"))
-        elif do == "cancel_temp_basal":
+        elif action == _CANCEL_TEMP_BASAL:
             p.cancel_temp_basal()
-        elif do == "suspend":
+        elif action == _SUSPEND:
             p.suspend(a("minutes", 0))
-        elif do == "resume":
+        elif action == _RESUME:
             p.resume()
-        elif do == "set_profile":
+        elif action == _SET_PROFILE:
             p.set_profile(a("name"))
-        elif do == "calc":
+        elif action == _CALC:
             p.calc(a("carbs_g"), a("bg_mgdl"), a("deliver"))
-        elif do == "prime":
+        elif action == _PRIME:
             p.prime(a("units"))
-        elif do == "new_reservoir":
+        elif action == _NEW_RESERVOIR:
             p.new_reservoir(a("units"))
+        elif action == _SETTINGS:
+            record = a("settings")
+            p.confirm_settings(Settings.from_record(record), lambda: self._save_settings(record))
+        elif action == _CONFIRM_TIME:
+            p.confirm_time(p.day, p.tod_ms)
+
+    def _save_settings(self, record):
+        from pump import settings_store
+
+        try:
+            settings_store.save(self.flash, record)
+        except settings_store.SettingsError as e:
+            raise Refused("settings", str(e))
 
     def _fault(self, kind, mv):
         """Injected faults act on the virtual rig, never on the pump directly."""
         hw = self.hw
-        if kind == "occlusion":
+        if kind == _OCCLUSION:
             hw.line.block()
-        elif kind == "clear_occlusion":
+        elif kind == _CLEAR_OCCLUSION:
             hw.line.clear()
-        elif kind == "motor_fault":
-            hw.motor.set_fault(True)
-        elif kind == "clear_motor_fault":
-            hw.motor.set_fault(False)
-        elif kind == "stall":
+        elif kind == _MOTOR_FAULT or kind == _CLEAR_MOTOR_FAULT:
+            hw.motor.set_fault(kind == _MOTOR_FAULT)
+        elif kind == _STALL:
             hw.motor.stall()
-        elif kind == "unstall":
+        elif kind == _UNSTALL:
             hw.motor.unstall()
-        elif kind == "unseat":
-            hw.seat.is_seated = False
-        elif kind == "seat":
-            hw.seat.is_seated = True
-        elif kind == "battery":
+        elif kind == _UNSEAT or kind == _SEAT:
+            hw.seat.is_seated = kind == _SEAT
+        elif kind == _BATTERY:
             hw.battery.mv_now = mv
+        elif kind == _FLASH_FULL or kind == _FLASH_OK:
+            self.flash.full = kind == _FLASH_FULL
+        elif kind == _CORRUPT_SETTINGS:
+            self.flash.corrupt("settings.json", -3)
 
     def _row(self, minute):
         p = self.pump
-        return [
-            minute,
-            p.delivered_mu(BASAL),
-            p.delivered_mu(BOLUS),
-            p.delivered_mu(PRIME),
-            self.motor.steps_done(),
-        ]
+        row = [minute] + self.off_totals + [self.motor.steps_done()]
+        if p:
+            for kind in (BASAL, BOLUS, PRIME):
+                row[1 + kind] += p.delivered_mu(kind)
+        return row
 
     def run(self):
         with open(self.trace_path, "w") as out:
@@ -178,7 +252,6 @@ class Run:
             final = _Section(self.trace_path + ".final")
             write_json(final.file, self.final())
             final.copy_into(out, buf)
-            out.write(b"}\n")
 
     def _simulate(self, out):
         def row(minute):
@@ -188,20 +261,32 @@ class Run:
             if self.probe:
                 self.probe(minute)
 
-        for at_ms, do, args in self.events:
-            run_until(self.pump, self.clock, at_ms, row)
+        for at_ms, action, fault, do, args in self.events:
+            self._run_until(at_ms, row)
             try:
-                self._apply(do, args)
+                self._apply(action, fault, args)
             except Refused as e:
                 self.sections["rejected"].add({"t_ms": at_ms, "do": do, "reason": str(e)})
-        run_until(self.pump, self.clock, self.end_ms, row)
+        self._run_until(self.end_ms, row)
+
+    def _run_until(self, end_ms, row):
+        if self.pump:
+            run_until(self.pump, self.clock, end_ms, row)
+            return
+        while self.clock.elapsed_ms < end_ms:  # the pump is off: time passes, nothing moves
+            t = self.clock.elapsed_ms
+            target = min((t // 60000 + 1) * 60000, end_ms)
+            self.clock.advance(target - t)
+            if target % 60000 == 0:
+                row(target // 60000)
 
     def final(self):
         p = self.pump
+        row = self._row(0)
         return {
-            "delivered_mu": p.delivered_mu(BASAL) + p.delivered_mu(BOLUS),
+            "delivered_mu": row[1] + row[2],
             "steps": self.motor.steps_done(),
-            "reservoir_mu": p.reservoir_mu(),
-            "iob_mu": p.iob_mu(),
-            "state": p.mode,
+            "reservoir_mu": p.reservoir_mu() if p else -1,
+            "iob_mu": p.iob_mu() if p else -1,
+            "state": p.mode if p else "off",
         }

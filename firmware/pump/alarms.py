@@ -35,31 +35,79 @@ _SILENCED = const(4)
 _ACKED = const(8)
 _QUIET = const(12)  # _SILENCED | _ACKED: active but not sounding, a timer running
 
-# (name, priority rank, screen text of at most 16 characters, flags), one entry per alarm
-# code; an entry's index is the code's number. Every loop walks this table or the raise
-# order, never a dict, so both interpreters act in the same order.
-_TABLE = (
-    ("occlusion", _HIGH, "OCCLUSION", _STOPS),
-    ("reservoir_empty", _HIGH, "RESERVOIR EMPTY", _STOPS),
-    ("motor_fault", _HIGH, "MOTOR FAULT", _STOPS),
-    ("delivery_mismatch", _HIGH, "DELIVERY ERROR", _STOPS),
-    ("unseated", _HIGH, "PLUNGER UNSEATED", _STOPS),
-    ("auto_off", _HIGH, "AUTO-OFF", _STOPS),
-    ("battery_critical", _HIGH, "BATTERY CRITICAL", _STOPS),
-    ("unexpected_restart", _HIGH, "PUMP RESTARTED", _STOPS | _NO_CAUSE),
-    ("settings_invalid", _HIGH, "SETTINGS INVALID", _STOPS),
-    ("self_test_failed", _HIGH, "SELF TEST FAILED", _STOPS),
-    ("limit_hourly", _MEDIUM, "HOURLY LIMIT", 0),
-    ("limit_daily", _MEDIUM, "DAILY LIMIT", 0),
-    ("reservoir_very_low", _MEDIUM, "VERY LOW INSULIN", 0),
-    ("battery_low", _MEDIUM, "BATTERY LOW", 0),
-    ("clock_lost", _MEDIUM, "CONFIRM TIME", 0),
-    ("history_error", _MEDIUM, "HISTORY ERROR", 0),
-    ("reservoir_low", _LOW, "LOW INSULIN", 0),
-    ("set_change_due", _LOW, "CHANGE SET", 0),
-    ("temp_basal_ended", _LOW, "TEMP BASAL ENDED", _NO_CAUSE),
-    ("suspend_reminder", _LOW, "PUMP SUSPENDED", 0),
+# One entry per alarm code, in the same order in the three tables; an entry's index is the
+# code's number. Every loop walks these tables or the raise order, never a dict, so both
+# interpreters act in the same order. _INFO holds rank << 4 | flags for each code, in 20 bytes
+# of heap where a tuple of tuples took a kilobyte.
+_NAMES = (
+    "occlusion",
+    "reservoir_empty",
+    "motor_fault",
+    "delivery_mismatch",
+    "unseated",
+    "auto_off",
+    "battery_critical",
+    "unexpected_restart",
+    "settings_invalid",
+    "self_test_failed",
+    "limit_hourly",
+    "limit_daily",
+    "reservoir_very_low",
+    "battery_low",
+    "clock_lost",
+    "history_error",
+    "reservoir_low",
+    "set_change_due",
+    "temp_basal_ended",
+    "suspend_reminder",
 )
+_TEXTS = (  # screen text, at most 16 characters
+    "OCCLUSION",
+    "RESERVOIR EMPTY",
+    "MOTOR FAULT",
+    "DELIVERY ERROR",
+    "PLUNGER UNSEATED",
+    "AUTO-OFF",
+    "BATTERY CRITICAL",
+    "PUMP RESTARTED",
+    "SETTINGS INVALID",
+    "SELF TEST FAILED",
+    "HOURLY LIMIT",
+    "DAILY LIMIT",
+    "VERY LOW INSULIN",
+    "BATTERY LOW",
+    "CONFIRM TIME",
+    "HISTORY ERROR",
+    "LOW INSULIN",
+    "CHANGE SET",
+    "TEMP BASAL ENDED",
+    "PUMP SUSPENDED",
+)
+_INFO = bytes(
+    (
+        _HIGH << 4 | _STOPS,  # occlusion
+        _HIGH << 4 | _STOPS,  # reservoir_empty
+        _HIGH << 4 | _STOPS,  # motor_fault
+        _HIGH << 4 | _STOPS,  # delivery_mismatch
+        _HIGH << 4 | _STOPS,  # unseated
+        _HIGH << 4 | _STOPS,  # auto_off
+        _HIGH << 4 | _STOPS,  # battery_critical
+        _HIGH << 4 | _STOPS | _NO_CAUSE,  # unexpected_restart
+        _HIGH << 4 | _STOPS,  # settings_invalid
+        _HIGH << 4 | _STOPS,  # self_test_failed
+        _MEDIUM << 4,  # limit_hourly
+        _MEDIUM << 4,  # limit_daily
+        _MEDIUM << 4,  # reservoir_very_low
+        _MEDIUM << 4,  # battery_low
+        _MEDIUM << 4,  # clock_lost
+        _MEDIUM << 4,  # history_error
+        _LOW << 4,  # reservoir_low
+        _LOW << 4,  # set_change_due
+        _LOW << 4 | _NO_CAUSE,  # temp_basal_ended
+        _LOW << 4,  # suspend_reminder
+    )
+)
+
 
 # Buzzer bursts by rank (IEC 60601-1-8 style): alternating on/off durations in 10 ms units,
 # starting and ending with a pulse. High: 3 pulses of 100 ms 100 ms apart, 400 ms, 2 more.
@@ -69,8 +117,8 @@ _REPEAT_MS = (0, 300000, 30000, 10000)  # burst start to burst start, by rank
 
 
 def _number(name):
-    for i in range(len(_TABLE)):
-        if _TABLE[i][0] == name:
+    for i in range(len(_NAMES)):
+        if _NAMES[i] == name:
             return i
     raise Refused("alarm", "no alarm named %r" % (name,))
 
@@ -84,13 +132,13 @@ def _rank(priority):
 
 def names():
     """Every alarm code, in table order."""
-    return tuple(entry[0] for entry in _TABLE)
+    return _NAMES
 
 
 def definition(name):
     """(name, priority, screen text, stops delivery) of an alarm code; Refused if unknown."""
-    entry = _TABLE[_number(name)]
-    return (entry[0], PRIORITIES[3 - entry[1]], entry[2], bool(entry[3] & _STOPS))
+    i = _number(name)
+    return (_NAMES[i], PRIORITIES[3 - (_INFO[i] >> 4)], _TEXTS[i], bool(_INFO[i] & _STOPS))
 
 
 def burst(priority):
@@ -110,7 +158,7 @@ class Alarms:
     def __init__(self, buzzer, emit):
         self._buzzer = buzzer
         self._emit = emit
-        n = len(_TABLE)
+        n = len(_NAMES)
         self._state = bytearray(n)  # state bits by code number
         self._left_ms = [0] * n  # silenced: until it sounds again; acked: until it re-alerts
         self._order = bytearray(n)  # code numbers of the active alarms, oldest first
@@ -126,15 +174,15 @@ class Alarms:
         s = self._state[i]
         if s:
             # latched: the cause is back, so an acknowledgement must not clear it now
-            if not _TABLE[i][3] & _NO_CAUSE:
+            if not _INFO[i] & _NO_CAUSE:
                 self._state[i] = s | _CAUSE
             return False
-        self._state[i] = _ACTIVE if _TABLE[i][3] & _NO_CAUSE else _ACTIVE | _CAUSE
+        self._state[i] = _ACTIVE if _INFO[i] & _NO_CAUSE else _ACTIVE | _CAUSE
         self._left_ms[i] = 0
         self._order[self._count] = i
         self._count += 1
         self._event(i, "raised")
-        self._sound(_TABLE[i][1])
+        self._sound(_INFO[i] >> 4)
         return True
 
     def cause_gone(self, name):
@@ -165,7 +213,7 @@ class Alarms:
             self._remove(pos)
             self._event(i, "cleared")
         self._sound(0)
-        return _TABLE[i][0]
+        return _NAMES[i]
 
     def silence(self, minutes):
         """Silence every sounding alarm for min(minutes, 30) minutes; returns the minutes
@@ -179,12 +227,11 @@ class Alarms:
             if not s & _QUIET:
                 self._state[i] = s | _SILENCED
                 self._left_ms[i] = granted * 60000
-                entry = _TABLE[i]
                 self._emit(
                     "alarm",
                     {
-                        "code": entry[0],
-                        "priority": PRIORITIES[3 - entry[1]],
+                        "code": _NAMES[i],
+                        "priority": PRIORITIES[3 - (_INFO[i] >> 4)],
                         "state": "silenced",
                         "minutes": granted,
                         "requested_minutes": minutes,
@@ -213,8 +260,8 @@ class Alarms:
                 else:
                     self._left_ms[i] = 0
                     self._state[i] = s & ~_QUIET
-                    if _TABLE[i][1] > fresh:
-                        fresh = _TABLE[i][1]
+                    if (_INFO[i] >> 4) > fresh:
+                        fresh = _INFO[i] >> 4
         if self._buzz_rank:
             self._burst_left_ms -= ms
             if self._burst_left_ms <= 0:
@@ -251,7 +298,7 @@ class Alarms:
     def stops_delivery(self):
         """True while an active alarm stops delivery (until that alarm is cleared)."""
         for pos in range(self._count):
-            if _TABLE[self._order[pos]][3] & _STOPS:
+            if _INFO[self._order[pos]] & _STOPS:
                 return True
         return False
 
@@ -264,7 +311,7 @@ class Alarms:
     def _key(self, pos):
         """Display order: unacknowledged before acknowledged, then priority, then age."""
         i = self._order[pos]
-        return (4096 if self._state[i] & _ACKED else 0) + (3 - _TABLE[i][1]) * 256 + pos
+        return (4096 if self._state[i] & _ACKED else 0) + (3 - (_INFO[i] >> 4)) * 256 + pos
 
     def _top_pos(self):
         best = -1
@@ -279,8 +326,7 @@ class Alarms:
     def _view(self, i):
         s = self._state[i]
         state = "acked" if s & _ACKED else ("silenced" if s & _SILENCED else "raised")
-        entry = _TABLE[i]
-        return (entry[0], PRIORITIES[3 - entry[1]], entry[2], state)
+        return (_NAMES[i], PRIORITIES[3 - (_INFO[i] >> 4)], _TEXTS[i], state)
 
     def _remove(self, pos):
         i = self._order[pos]
@@ -291,8 +337,7 @@ class Alarms:
         self._left_ms[i] = 0
 
     def _event(self, i, state):
-        entry = _TABLE[i]
-        self._emit("alarm", {"code": entry[0], "priority": PRIORITIES[3 - entry[1]], "state": state})
+        self._emit("alarm", {"code": _NAMES[i], "priority": PRIORITIES[3 - (_INFO[i] >> 4)], "state": state})
 
     def _sound(self, fresh):
         """Give the buzzer to the highest sounding rank. A burst plays at once when that rank
@@ -301,8 +346,8 @@ class Alarms:
         rank = 0
         for pos in range(self._count):
             i = self._order[pos]
-            if not self._state[i] & _QUIET and _TABLE[i][1] > rank:
-                rank = _TABLE[i][1]
+            if not self._state[i] & _QUIET and (_INFO[i] >> 4) > rank:
+                rank = _INFO[i] >> 4
         if not rank:
             if self._buzz_rank:
                 self._buzz_rank = 0

@@ -3,8 +3,11 @@
 `const` is MicroPython's compile-time constant marker (identity on CPython). The ticks
 helpers implement MicroPython's `ticks_*` arithmetic with the 2**30 ms period of the 32-bit
 boards (RP2040, ESP32) in pure integers, so the core wraps identically on every
-interpreter, including the unix port whose own period is 2**62.
+interpreter, including the unix port whose own period is 2**62. `zeros_h(n)` is an
+array('H') of n zeros made without a temporary buffer beside it.
 """
+
+from array import array
 
 try:
     from micropython import const
@@ -22,3 +25,13 @@ _TICKS_HALF = const(1 << 29)
 def ticks_diff(end, start):
     """Signed difference end - start, correct across one wrap (|diff| < 2**29 ms)."""
     return ((end - start + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
+
+
+def zeros_h(n):
+    """array('H') of n zeros. Built from a range, whose length sizes the array once, then
+    cleared: array("H", bytearray(2 * n)) would hold both buffers at once, and on a small,
+    fragmented heap that spare copy is what fails."""
+    a = array("H", range(n))
+    for i in range(n):
+        a[i] = 0
+    return a

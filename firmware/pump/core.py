@@ -10,6 +10,7 @@ plunger force sensor), battery and seat (the plunger-seated switch).
 
 from pump.alarms import Alarms
 from pump.compat import const, ticks_diff
+from pump.engine import BOLUS
 from pump.errors import Refused
 from pump.supervisor import Supervisor
 from pump.therapy import RUNNING, STOPPED, SUSPENDED, Therapy
@@ -18,16 +19,18 @@ _MAX_WAKE_MS = const(60000)
 _DAY_MS = const(86400000)
 _OPS_MS = const(300000)  # an operational record every 5 minutes
 _SUSPEND_REMIND_MS = const(1800000)  # a suspended pump reminds after 30 minutes
+_PROGRESS_MU = const(500)  # a bolus logs its progress every 0.5 U
 
 
 class Pump(Therapy):
-    def __init__(self, settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu):
+    def __init__(self, settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu, history=None):
         self._outer_emit = emit
+        self._recorder = None
         super().__init__(settings, rig, hw.motor, self._event, day, tod_ms, reservoir_mu)
         self.hw = hw
         self._ms_in_minute = 0
         self._last_ms = now_ms
-        self.alarms = Alarms(hw.buzzer, emit)
+        self.alarms = Alarms(hw.buzzer, self._event)
         self.supervisor = Supervisor(rig, settings, hw, self.alarms, self.reservoir_steps)
         self._auto_off_left_ms = settings.auto_off_min * 60000
         self._set_change_left_ms = settings.set_change_min * 60000
@@ -35,6 +38,11 @@ class Pump(Therapy):
         self._ops_left_ms = _OPS_MS
         self._ops_basal_steps = 0
         self._ops_count = 0
+        self._progress_steps = 0
+        if history is not None:
+            from pump.recorder import Recorder
+
+            self._recorder = Recorder(history, self)
 
     # ----------------------------------------------------------------- time
 
@@ -58,7 +66,9 @@ class Pump(Therapy):
         if backed:
             self.reservoir_steps += backed  # drawn back from the line into the syringe
             self.emit("back_off", {"steps": backed})
-        if self.alarms.stops_delivery() and (self.mode != STOPPED or not self.idle()):
+        # a stopping alarm stops a running pump, and any dose in flight; a pump already
+        # suspended and idle stays suspended (and cannot resume while the alarm is active)
+        if self.alarms.stops_delivery() and (self.mode == RUNNING or not self.idle()):
             self._stop_all(self.alarms.top()[0])
         self._check_doses()
         self.dispatch()
@@ -147,13 +157,16 @@ class Pump(Therapy):
         self.supervisor.halted()
 
     def _event(self, code, fields):
-        """The therapy's events go out, and the ones that matter to safety raise alarms."""
+        """Every event is recorded and goes out; the ones that matter to safety raise alarms."""
+        if self._recorder:
+            self._recorder.on_event(code, fields)
         if code == "limit_reached" and fields["kind"] == "basal":
             self.alarms.raise_("limit_" + fields["limit"])
         elif code == "limit_released":
             self.alarms.cause_gone("limit_" + fields["limit"])
         elif code == "bolus_started":
             self.supervisor.bolus_begins()
+            self._progress_steps = 0
         elif code == "dose" and fields["kind"] in ("normal", "extended", "dual"):
             self.supervisor.bolus_ends()
         elif code == "dose" and fields["kind"] == "temp_basal" and fields["status"] == "completed":
@@ -168,6 +181,81 @@ class Pump(Therapy):
             if self.alarms.is_active("set_change_due"):
                 self.alarms.cause_gone("set_change_due")
         self._outer_emit(code, fields)
+
+    def _credit(self, kind, n):
+        super()._credit(kind, n)
+        b = self.current_bolus
+        if (
+            kind == BOLUS
+            and b
+            and b.delivered_steps - self._progress_steps >= self.rig.steps_for(_PROGRESS_MU)
+        ):
+            # a power cut mid-bolus must leave evidence of what was delivered
+            self._progress_steps = b.delivered_steps
+            self.emit(
+                "bolus_progress",
+                {
+                    "kind": b.kind,
+                    "source": b.source,
+                    "programmed_mu": b.programmed_mu,
+                    "delivered_mu": self.rig.mu_for(b.delivered_steps),
+                },
+            )
+
+    def restore(self, history, now_s):
+        """After an unexpected restart: suspended with an alarm; an interrupted dose logged and
+        never resumed; the rolling limits rebuilt from history so a reset cannot bypass them.
+        history is the open History the pump was made with; now_s the clock's time in s."""
+        from pump.restart import restore
+
+        restore(self, history, now_s)
+        self.halt(keep_basal=False)
+        self._set_mode(SUSPENDED, "restart")
+        self.alarms.raise_("unexpected_restart")
+
+    def clock_lost(self):
+        """The pump was off too long to trust its clock: therapy that follows the time of day
+        waits (resume is refused) until a person confirms the time (confirm_time)."""
+        self.alarms.raise_("clock_lost")
+
+    def confirm_time(self, day, tod_ms, source="buttons"):
+        """A person confirms (or sets) the date and time of day."""
+        if not 0 <= tod_ms < 86400000 or day < 0:
+            raise Refused("time", "not a time of day")
+        self.day = day
+        self.tod_ms = tod_ms
+        self._enter_segment()
+        self._update_basal()
+        self.emit("time_set", {"day": day, "tod_ms": tod_ms, "source": source})
+        if self.alarms.is_active("clock_lost"):
+            self.alarms.cause_gone("clock_lost")
+
+    def settings_invalid(self, problem):
+        """The settings file could not be used: the pump runs on nothing it read, stays
+        suspended and alarms until settings are confirmed (confirm_settings)."""
+        self.halt(keep_basal=False)
+        self._set_mode(SUSPENDED, "settings_invalid")
+        self.emit("settings_invalid", {"reason": problem})
+        self.alarms.raise_("settings_invalid")
+
+    def confirm_settings(self, settings, save=None, source="buttons"):
+        """Settings a person entered or confirmed replace the pump's. Only while suspended or
+        stopped, with no dose or temporary basal running. save(), when given, stores them
+        first (pump/settings_store.py); if it raises, nothing changes."""
+        if self.mode == RUNNING or not self.idle() or self.current_bolus or self.prime_dose or self.temp:
+            raise Refused("settings", "suspend the pump (and end any temporary basal) first")
+        if save is not None:
+            save()
+        self.settings = settings
+        self.supervisor.settings = settings
+        self.iob.reconfigure(settings.dia_min, settings.peak_min)
+        self._auto_off_left_ms = settings.auto_off_min * 60000
+        self._enter_segment()
+        self._update_basal()
+        self.supervisor.settings_changed()
+        self.emit("settings", {"source": source})
+        if self.alarms.is_active("settings_invalid"):
+            self.alarms.cause_gone("settings_invalid")
 
     def _reservoir_empty(self):
         self.alarms.raise_("reservoir_empty")
@@ -198,10 +286,13 @@ class Pump(Therapy):
         self.alarms.silence(minutes)
 
     def resume(self, source="buttons"):
-        """Resume from a suspend, or from a stop once every stopping alarm is cleared."""
+        """Resume from a suspend or a stop, once every stopping alarm is cleared and the
+        time of day is trusted (basal follows it)."""
+        if self.alarms.stops_delivery() and self.mode != RUNNING:
+            raise Refused("resume", "clear the alarm first: " + self.alarms.top()[2])
+        if self.alarms.is_active("clock_lost"):
+            raise Refused("resume", "confirm the time first")
         if self.mode == STOPPED:
-            if self.alarms.stops_delivery():
-                raise Refused("resume", "clear the alarm first: " + self.alarms.top()[2])
             if not self.hw.seat.seated():
                 raise Refused("resume", "the plunger is not seated")
             self._set_mode(RUNNING, source)

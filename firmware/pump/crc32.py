@@ -1,6 +1,10 @@
 """CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): the same value as zlib.crc32.
 
-Pure integers, table-driven. The 32-bit register is kept as two 16-bit halves and the
+The interpreter's own binascii.crc32 when it has one (CPython; MicroPython builds with
+MICROPY_PY_BINASCII_CRC32, among them the rp2, esp32 and unix ports): C code whose table
+lives in flash, so no heap. Otherwise pure_crc32 below, which tests check against zlib.
+
+pure_crc32: pure integers, table-driven. The 32-bit register is kept as two 16-bit halves and the
 table as two array('H') (1 KB together, built on first use): on a 32-bit MicroPython board
 small ints have 31 bits, so a whole 32-bit register would make every byte step allocate a
 long integer, while the halves never leave the small-int range. Only the returned value
@@ -8,6 +12,11 @@ is a full 32-bit number.
 """
 
 from array import array
+
+try:
+    from binascii import crc32 as _native
+except ImportError:  # a build without it
+    _native = None
 
 _hi = None  # high 16 bits of the 256 table entries
 _lo = None  # low 16 bits
@@ -35,6 +44,13 @@ def _build():
 
 def crc32(data, crc=0, end=None):
     """CRC-32 of data[0:end] (all of it when end is None), continuing from crc."""
+    if _native is None:
+        return pure_crc32(data, crc, end)
+    return _native(data if end is None else memoryview(data)[:end], crc) & 0xFFFFFFFF
+
+
+def pure_crc32(data, crc=0, end=None):
+    """crc32() without binascii."""
     if _hi is None:
         _build()
     thi = _hi

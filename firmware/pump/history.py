@@ -27,87 +27,13 @@ QUEUE_RECORDS = const(16)
 _FMT = "<IIBBBBIIIII"
 _BODY = const(28)
 _U32 = const(0xFFFFFFFF)
-_DAY_S = const(86400)
 _ENOENT = const(2)
 _ENOSPC = const(28)
 
-# Record types. What each field holds per type is tabled in docs/history.md.
-POWER_ON = const(1)
-TIME_SET = const(2)
-SETTINGS = const(3)
-PROFILE = const(4)
-RESERVOIR = const(5)
-SUSPEND = const(6)
-RESUME = const(7)
-TEMP_START = const(8)
-BOLUS_START = const(9)
-BOLUS_PROGRESS = const(10)
-DOSE = const(11)
-INTERRUPTED = const(12)
-ALARM = const(13)
-REFUSED = const(14)
-OPERATIONAL = const(15)
-LOST = const(16)  # written by the history itself: records it had to drop
-TYPE_NAMES = (
-    "?",
-    "power_on",
-    "time_set",
-    "settings",
-    "profile",
-    "reservoir",
-    "suspend",
-    "resume",
-    "temp_start",
-    "bolus_start",
-    "bolus_progress",
-    "dose",
-    "interrupted",
-    "alarm",
-    "refused",
-    "operational",
-    "lost",
-)
-
-SOURCE_AUTO = const(0)
-SOURCE_BUTTONS = const(1)
-SOURCE_LINK = const(2)
-MODE_RUNNING = const(0)
-MODE_SUSPENDED = const(1)
-MODE_STOPPED = const(2)
-
-# Dose kinds: `code` of BOLUS_START, BOLUS_PROGRESS, DOSE and INTERRUPTED.
-KIND_NORMAL = const(0)
-KIND_EXTENDED = const(1)
-KIND_DUAL = const(2)
-KIND_PRIME = const(3)
-KIND_TEMP_BASAL = const(4)
-KIND_NAMES = ("normal", "extended", "dual", "prime", "temp_basal")
-# How a dose ended: the low byte of a DOSE record's aux (the duration in s is above it).
-STATUS_NAMES = ("completed", "cancelled", "suspended", "replaced", "stopped", "interrupted")
-# An alarm record's aux: state | priority << 8.
-ALARM_STATES = ("raised", "acknowledged", "silenced", "cleared")
-PRIORITY_NAMES = ("low", "medium", "high")
-
-
-def type_name(rtype):
-    return TYPE_NAMES[rtype] if 0 < rtype < len(TYPE_NAMES) else "type%d" % rtype
-
-
-def index_of(names, name):
-    """The code of `name` in one of the tables above (ValueError if it has none)."""
-    return names.index(name)
-
-
-def dose_aux(status, duration_s):
-    return status | check_int(duration_s, "duration_s", 0, 0xFFFFFF) << 8
-
-
-def alarm_aux(state, priority):
-    return state | priority << 8
-
-
-def temp_aux(minutes, rate_mu_h):
-    return check_int(minutes, "minutes", 0, 0xFFFF) << 16 | check_int(rate_mu_h, "rate_mu_h", 0, 0xFFFF)
+# The two record types the history itself needs to know (the full table, and what each field
+# holds per type: pump/history_query.py and docs/history.md).
+_OPERATIONAL = const(15)  # written to the op ring
+_LOST = const(16)  # written by the history itself: records it had to drop
 
 
 class HistoryError(Exception):
@@ -194,8 +120,9 @@ class Record:
         return isinstance(other, Record) and self.fields() == other.fields()
 
     def __repr__(self):
-        return "Record(%s seq=%d t_s=%d src=%d mode=%d code=%d prog=%d deliv=%d res=%d aux=%d)" % (
-            (type_name(self.type),) + self.fields()[:2] + self.fields()[3:]
+        return (
+            "Record(seq=%d t_s=%d type=%d src=%d mode=%d code=%d prog=%d deliv=%d res=%d aux=%d)"
+            % self.fields()
         )
 
 
@@ -269,6 +196,7 @@ class History:
         self.queued = 0
         self.next_seq = 1
         self.last_t_s = 0  # time of the newest record
+        self.last_reservoir_mu = 0  # the reservoir it recorded, as open() found it
         self.lost = 0  # dropped since open() because the queue was full
         self._unlogged_lost = 0  # of those, not yet told by a LOST record
         self._last_errno = 0
@@ -282,14 +210,14 @@ class History:
         top = 0
         self.damaged = 0
         for ring in (self._ev, self._op):
-            nums = self._numbers(ring)
-            ring.cur = nums[-1] if nums else -1
+            count, lo, hi = self._span(ring)
+            ring.cur = hi
             ring.count = 0
-            ring.fresh = not nums
-            i = len(nums) - 1
-            while i >= 0:
-                seq, t_s, slots, _, bad = self._scan(ring, nums[i])
-                if i == len(nums) - 1:
+            ring.fresh = not count
+            i = hi
+            while count and i >= lo:
+                seq, t_s, slots, _, bad, res = self._scan(ring, i)  # a number missing: zeros
+                if i == hi:
                     ring.count = slots
                     ring.fresh = bad > 0
                     self.damaged += bad
@@ -297,20 +225,21 @@ class History:
                     if seq > top:
                         top = seq
                         self.last_t_s = t_s
+                        self.last_reservoir_mu = res
                     break
                 i -= 1
         self.next_seq = top + 1
         return self.damaged
 
     def _scan(self, ring, n):
-        """(last good seq, its t_s, whole 32-byte slots, good, damaged) of segment n.
+        """(last good seq, its t_s, whole 32-byte slots, good, damaged, its reservoir_mu) of segment n.
 
         Damaged: a slot whose CRC fails or whose seq does not follow, and a torn tail.
         """
-        seq = t_s = slots = good = bad = 0
+        seq = t_s = slots = good = bad = res = 0
         f = self._open_segment(ring, n)
         if f is None:
-            return 0, 0, 0, 0, 0
+            return 0, 0, 0, 0, 0, 0
         try:
             while True:
                 chunk = f.read(RECORD_BYTES)
@@ -326,11 +255,12 @@ class History:
                     good += 1
                     seq = rec.seq
                     t_s = rec.t_s
+                    res = rec.reservoir_mu
         except OSError as e:
             raise HistoryError("read failed", e.errno, self.queued, self.lost)
         finally:
             f.close()
-        return seq, t_s, slots, good, bad
+        return seq, t_s, slots, good, bad, res
 
     # ---------------------------------------------------------------- appending
 
@@ -362,7 +292,7 @@ class History:
             self.lost += 1
             self._unlogged_lost += 1
             raise HistoryError("record lost", self._last_errno, self.queued, self.lost)
-        self._enqueue(rtype == OPERATIONAL, t_s)
+        self._enqueue(rtype == _OPERATIONAL, t_s)
         err = self._drain()
         if err:
             raise self._error(err, rec.seq)
@@ -399,7 +329,7 @@ class History:
             self.queued -= 1
             if not self.queued and self._unlogged_lost:
                 # leave evidence in the history itself of what could not be kept
-                rec = Record(LOST, self.last_t_s, code=self._last_errno & 0xFF, seq=self.next_seq)
+                rec = Record(_LOST, self.last_t_s, code=self._last_errno & 0xFF, seq=self.next_seq)
                 rec.aux = self._unlogged_lost
                 self._unlogged_lost = 0
                 encode(rec, self._buf)
@@ -471,24 +401,32 @@ class History:
                     raise
             ring.fresh = False
             return
-        nums = self._numbers(ring)
-        while len(nums) >= ring.segments:
-            fs.remove(ring.name(nums.pop(0)))
-        top = nums[-1] if nums else -1
+        count, lo, top = self._span(ring)
+        while count >= ring.segments:
+            fs.remove(ring.name(lo))
+            count, lo, top = self._span(ring)
         ring.cur = (top if top > ring.cur else ring.cur) + 1
         ring.count = 0
         ring.fresh = False
 
     # ---------------------------------------------------------------- reading
 
-    def _numbers(self, ring):
-        nums = []
+    def _span(self, ring):
+        """(segments, lowest number, highest number) of a ring; -1s when it has none. Counted
+        from the directory listing without keeping it: a list of 93 names would be 3 KB of
+        heap on a board. Numbers between the lowest and highest that are missing (only a
+        hand on the flash can make such a gap) read as empty segments."""
+        count = 0
+        lo = hi = -1
         for name in self.fs.listdir():
             n = ring.number(name)
             if n >= 0:
-                nums.append(n)
-        nums.sort()
-        return nums
+                count += 1
+                if lo < 0 or n < lo:
+                    lo = n
+                if n > hi:
+                    hi = n
+        return count, lo, hi
 
     def _open_segment(self, ring, n):
         """Segment n open for reading, or None when it is gone."""
@@ -528,7 +466,8 @@ class History:
             f.close()
 
     def _ring(self, ring, t_from, t_to, types):
-        for n in self._numbers(ring):
+        count, lo, hi = self._span(ring)
+        for n in range(lo, hi + 1) if count else ():
             yield from self._segment(ring, n, t_from, t_to, types)
 
     def records(self, t_from=None, t_to=None, types=None):
@@ -539,9 +478,9 @@ class History:
         skipped. Finish the iteration (or close() it) before appending.
         """
         ev = op = None
-        if types is None or [t for t in types if t != OPERATIONAL]:
+        if types is None or [t for t in types if t != _OPERATIONAL]:
             ev = self._ring(self._ev, t_from, t_to, types)
-        if types is None or OPERATIONAL in types:
+        if types is None or _OPERATIONAL in types:
             op = self._ring(self._op, t_from, t_to, types)
         a = next(ev, None) if ev else None
         b = next(op, None) if op else None
@@ -563,113 +502,6 @@ class History:
             rec = decode(view[slot * RECORD_BYTES : (slot + 1) * RECORD_BYTES])
             if rec is not None and rec.seq > last and _wanted(rec, t_from, t_to, types):
                 yield rec
-
-    def last(self, rtype):
-        """The newest record of a type, or None."""
-        found = None
-        for rec in self.records(types=(rtype,)):
-            found = rec
-        return found
-
-    def unfinished_dose(self):
-        """(BOLUS_START record, delivered_mu so far) of a bolus or prime that has neither a
-        DOSE nor an INTERRUPTED record, or None: what a reset must report."""
-        start = None
-        delivered = 0
-        for rec in self.records(types=(BOLUS_START, BOLUS_PROGRESS, DOSE, INTERRUPTED)):
-            if rec.type == BOLUS_START:
-                start = rec
-                delivered = 0
-            elif rec.type == BOLUS_PROGRESS:
-                if start is not None and rec.delivered_mu > delivered:
-                    delivered = rec.delivered_mu
-            elif rec.code != KIND_TEMP_BASAL:
-                start = None
-        return None if start is None else (start, delivered)
-
-    def _deliveries(self):
-        """(t_s, is_basal, lower_mu, upper_mu) for each piece of therapy insulin moved.
-
-        Basal: each OPERATIONAL record's delivered basal. Bolus (normal, extended, dual;
-        never prime): the increments of BOLUS_PROGRESS and the final DOSE over what was
-        already booked for that bolus. A bolus cut short by a reset books, at its
-        INTERRUPTED record (or at the newest time seen when there is none yet), the known
-        delivered amount as its lower bound and everything programmed as its upper bound.
-        """
-        prog = -1  # programmed mU of the bolus in flight; -1 when none
-        booked = 0  # delivered mU of it already yielded
-        newest_t = 0
-        for rec in self.records(types=(OPERATIONAL, BOLUS_START, BOLUS_PROGRESS, DOSE, INTERRUPTED)):
-            if rec.t_s > newest_t:
-                newest_t = rec.t_s
-            rt = rec.type
-            if rt == OPERATIONAL:
-                yield rec.t_s, True, rec.delivered_mu, rec.delivered_mu
-                continue
-            if rec.code > KIND_DUAL:
-                continue
-            if rt == BOLUS_START:
-                if prog >= 0:
-                    yield newest_t, False, 0, _pos(prog - booked)
-                prog = rec.programmed_mu
-                booked = 0
-            elif rt == BOLUS_PROGRESS:
-                if prog < 0:
-                    prog = rec.programmed_mu
-                    booked = 0
-                n = _pos(rec.delivered_mu - booked)
-                booked += n
-                yield rec.t_s, False, n, n
-            else:
-                n = _pos(rec.delivered_mu - booked) if prog >= 0 else rec.delivered_mu
-                upper = n
-                if rt == INTERRUPTED:
-                    upper = _pos(rec.programmed_mu - booked) if prog >= 0 else rec.programmed_mu
-                    if upper < n:
-                        upper = n
-                prog = -1
-                booked = 0
-                yield rec.t_s, False, n, upper
-        if prog >= 0:
-            yield newest_t, False, 0, _pos(prog - booked)
-
-    def daily_totals(self, day):
-        """(total, basal, bolus) mU delivered on a local day (days since 2000-01-01).
-
-        Basal is the sum of the OPERATIONAL records whose interval ends in the day (the one
-        stamped 00:00 belongs to the day before); bolus is the delivered increments stamped
-        in the day, an interrupted bolus at what is known to have moved. Prime is not therapy.
-        """
-        basal = bolus = 0
-        for t_s, is_basal, lower, _ in self._deliveries():
-            if is_basal:
-                if (t_s - 1) // _DAY_S == day:
-                    basal += lower
-            elif t_s // _DAY_S == day:
-                bolus += lower
-        return basal + bolus, basal, bolus
-
-    def therapy_since(self, t_s):
-        """(t_s, mU) for therapy insulin moved at or after t_s, oldest first: what a reset
-        needs to rebuild the rolling limit windows. Conservative: a bolus cut short by a
-        reset counts everything it had programmed."""
-        for t, _, _, upper in self._deliveries():
-            if t >= t_s and upper:
-                yield t, upper
-
-    def counts(self):
-        """(good, bad) records in the whole history, by reading it all: for diagnostics."""
-        good = bad = 0
-        for ring in (self._ev, self._op):
-            for n in self._numbers(ring):
-                g, b = self._scan(ring, n)[3:]
-                good += g
-                bad += b
-        return good, bad
-
-
-def _pos(n):
-    return n if n > 0 else 0
 
 
 def _wanted(rec, t_from, t_to, types):

@@ -5,9 +5,7 @@ and the per-minute delivery record that IOB is summed from. Everything is intege
 fixed point, so every interpreter produces the same table bit for bit.
 """
 
-from array import array
-
-from pump.compat import const
+from pump.compat import const, zeros_h
 from pump.errors import Refused, check_int
 
 IOB_ONE = const(32768)  # a fraction of 1 is stored as a multiple of 1/32768
@@ -102,7 +100,7 @@ def iob_table(dia_min, peak_min):
         whole = -whole
     else:
         sign = 1
-    table = array("H", bytearray(2 * (td + 1)))
+    table = zeros_h(td + 1)
     e_t = one
     for t in range(td):
         c = t * t * d * d - t * d * pm - q
@@ -126,7 +124,7 @@ class InsulinOnBoard:
         _check_settings(dia_min, peak_min)
         # The ring first: the table's long-integer arithmetic leaves the heap in small pieces.
         # 16-bit buckets hold MAX_MINUTE_MU (30000), three times the fastest rig's minute.
-        self._ring = array("H", bytearray(2 * (dia_min + 1)))
+        self._ring = zeros_h(dia_min + 1)
         self._table = iob_table(dia_min, peak_min)
         self.dia_min = dia_min
         self.peak_min = peak_min
@@ -186,7 +184,7 @@ class InsulinOnBoard:
         old = self._ring
         old_size = len(old)
         size = dia_min + 1
-        ring = array("H", bytearray(2 * size))
+        ring = zeros_h(size)
         last = self._last_minute
         if last >= 0:
             for m in range(max(0, last - min(old_size, size) + 1), last + 1):

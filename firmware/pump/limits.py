@@ -7,9 +7,7 @@ rolling 60-minute or 24-hour interval lies inside it, and a limit held on the wi
 on every interval: the slack only ever makes the pump stricter.
 """
 
-from array import array
-
-from pump.compat import const
+from pump.compat import const, zeros_h
 
 _HOUR_BUCKETS = const(61)  # one-minute buckets
 _DAY_BUCKETS = const(289)  # five-minute buckets
@@ -22,8 +20,8 @@ class RollingTotals:
     def __init__(self):
         # 16-bit buckets: the rig allows at most 10 U/min at 1000 steps/U, so a five-minute
         # bucket holds at most 50000 bolus steps plus 35 U/h of basal (2917): below 65535.
-        self._hour = array("H", bytearray(2 * _HOUR_BUCKETS))
-        self._day = array("H", bytearray(2 * _DAY_BUCKETS))
+        self._hour = zeros_h(_HOUR_BUCKETS)
+        self._day = zeros_h(_DAY_BUCKETS)
         self._minute = 0
         self.hour_steps = 0
         self.day_steps = 0
@@ -56,4 +54,15 @@ class RollingTotals:
         self._hour[m % _HOUR_BUCKETS] += steps
         self._day[(m // _DAY_BUCKET_MIN) % _DAY_BUCKETS] += steps
         self.hour_steps += steps
+        self.day_steps += steps
+
+    def book_past(self, minutes_ago, steps):
+        """Record steps delivered minutes_ago (0 = this minute), as a restart rebuilds them."""
+        if minutes_ago < 0 or minutes_ago >= _DAY_BUCKETS * _DAY_BUCKET_MIN:
+            return
+        m = self._minute - minutes_ago
+        if minutes_ago < _HOUR_BUCKETS:
+            self._hour[m % _HOUR_BUCKETS] += steps
+            self.hour_steps += steps
+        self._day[(m // _DAY_BUCKET_MIN) % _DAY_BUCKETS] += steps
         self.day_steps += steps

@@ -1,0 +1,45 @@
+"""Starting the pump from its flash: settings, history, and what a reset interrupted.
+
+    pump = start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu)
+
+The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
+
+* the settings come from the settings file (pump/settings_store.py). A file that is missing,
+  corrupt or unreadable never falls back to defaults that deliver: the pump starts with
+  defaults but suspended, with the `settings_invalid` alarm, whose cause stays until settings
+  are confirmed (Pump.confirm_settings);
+* the history is opened. When it already holds records this start is a restart the pump did
+  not choose (a power cut, a reset): the reservoir is the level last recorded, a dose in
+  flight is logged as interrupted and never resumed, the rolling limits are rebuilt from the
+  history, and the pump comes up suspended with the `unexpected_restart` alarm
+  (Pump.restore). After more than 5 minutes without power the time of day is not trusted
+  until a person confirms it (`clock_lost`);
+* on a first start (an empty history) the reservoir is fresh_reservoir_mu.
+"""
+
+from pump import settings_store
+from pump.core import Pump
+from pump.history import History
+from pump.settings import Settings
+
+
+def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu):
+    history = History(fs)
+    history.open()
+    restart = history.next_seq > 1
+    reservoir_mu = history.last_reservoir_mu if restart else fresh_reservoir_mu
+    problem = None
+    try:
+        settings = Settings.from_record(settings_store.load(fs))
+    except settings_store.SettingsError as e:
+        problem = str(e)
+    except (KeyError, TypeError, ValueError) as e:  # a file that checks out but does not fit
+        problem = "settings: not usable (%s)" % e
+    if problem is not None:
+        settings = Settings()
+    pump = Pump(settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu, history)
+    if restart:
+        pump.restore(history, day * 86400 + tod_ms // 1000)
+    if problem is not None:
+        pump.settings_invalid(problem)
+    return pump
