@@ -14,7 +14,8 @@ The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
   history, and the pump comes up suspended with the `unexpected_restart` alarm
   (Pump.restore). After more than 5 minutes without power the time of day is not trusted
   until a person confirms it (`clock_lost`);
-* on a first start (an empty history) the reservoir is fresh_reservoir_mu.
+* on a first start (an empty history) the reservoir is fresh_reservoir_mu. Every start
+  writes a POWER_ON record before anything can move, so the start after it is a restart.
 """
 
 from pump import settings_store
@@ -40,6 +41,8 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu):
     pump = Pump(settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu, history)
     if restart:
         pump.restore(history, day * 86400 + tod_ms // 1000)
+    else:
+        pump.powered_on()  # its record marks the history: the next start is a restart
     if problem is not None:
         pump.settings_invalid(problem)
     return pump

@@ -202,6 +202,10 @@ class Pump(Therapy):
                 },
             )
 
+    def powered_on(self):
+        """A first start: log it."""
+        self._recorder.power_on()
+
     def restore(self, history, now_s):
         """After an unexpected restart: suspended with an alarm; an interrupted dose logged and
         never resumed; the rolling limits rebuilt from history so a reset cannot bypass them.

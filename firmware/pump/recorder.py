@@ -62,8 +62,10 @@ class Recorder:
             if not p.alarms.is_active("history_error"):
                 p.alarms.raise_("history_error")
 
-    def power_on(self):
-        self.append(_POWER_ON, {})
+    def power_on(self, unlogged_max_mu=0):
+        """A start; after a restart, unlogged_max_mu is the most basal that can have moved
+        unrecorded before the power went (pump/restart.py)."""
+        self.append(_POWER_ON, {}, programmed_mu=unlogged_max_mu)
 
     def interrupted(self, start, delivered_mu):
         """The bolus or prime whose BOLUS_START record is `start` was cut short by a reset."""

@@ -10,6 +10,7 @@ so that loading this module interns no names for them.
 from pump.compat import const
 from pump.recorder import KINDS, SOURCES
 
+_POWER_ON = const(1)
 _BOLUS_START = const(9)
 _BOLUS_PROGRESS = const(10)
 _DOSE = const(11)
@@ -48,12 +49,17 @@ def deliveries(h, t_from=None):
     prog = -1  # programmed mU of the bolus in flight; -1 when none
     booked = 0  # delivered mU of it already yielded
     newest_t = 0
-    for rec in h.records(t_from, types=(_OPERATIONAL, _BOLUS_START, _BOLUS_PROGRESS, _DOSE, _INTERRUPTED)):
+    for rec in h.records(
+        t_from, types=(_OPERATIONAL, _POWER_ON, _BOLUS_START, _BOLUS_PROGRESS, _DOSE, _INTERRUPTED)
+    ):
         if rec.t_s > newest_t:
             newest_t = rec.t_s
         rt = rec.type
         if rt == _OPERATIONAL:
             yield rec.t_s, True, rec.delivered_mu, rec.delivered_mu
+            continue
+        if rt == _POWER_ON:  # a restart: basal that went unrecorded before it, at most
+            yield rec.t_s, True, 0, rec.programmed_mu
             continue
         if rec.code > _KIND_DUAL:
             continue
@@ -102,7 +108,10 @@ def restore(pump, history, now_s):
     """Log the power-on and a dose the reset cut short, and book the last day's therapy
     into both rolling-limit windows (the therapy's and the supervisor's)."""
     rec = pump._recorder
-    rec.power_on()
+    # basal after the last operational record went unrecorded, and the record in flight at
+    # the cut (an operational one, perhaps) was lost: at most 10 minutes of basal at the
+    # most the settings allow. The POWER_ON record keeps that bound for every later rebuild.
+    rec.power_on(pump.settings.max_basal_mu_h // 6)
     unfinished = unfinished_dose(history)
     if unfinished:
         start, delivered = unfinished
