@@ -101,6 +101,7 @@ class FakeBuzzer:
 
     def __init__(self, clock, record=False):
         self._clock = clock
+        self.broken = False  # a scenario fault: it no longer answers its self test
         self.plays = 0
         self.playing = None  # the last burst asked for, None once stopped
         self.calls = [] if record else None
@@ -115,6 +116,10 @@ class FakeBuzzer:
         self.playing = None
         if self.calls is not None:
             self.calls.append((self._clock.elapsed_ms, None))
+
+    def self_test(self):
+        """A board's buzzer driver checks its output (the PWM pin's read-back); True if good."""
+        return not self.broken
 
 
 class Hardware:

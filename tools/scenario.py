@@ -49,6 +49,8 @@ FAULTS = (
     "flash_full",
     "flash_ok",
     "corrupt_settings",
+    "buzzer_fault",
+    "buzzer_ok",
 )
 # a tuple, not the dict's order: MicroPython's dicts do not keep insertion order
 ACTIONS = (

@@ -13,6 +13,7 @@ trace (the pump's process never holds the code that analyses its history).
 
 import json
 import os
+import sys
 
 from jsonout import write_json
 from pump.boot import start
@@ -53,6 +54,8 @@ _BATTERY = const(8)
 _FLASH_FULL = const(9)
 _FLASH_OK = const(10)
 _CORRUPT_SETTINGS = const(11)
+_BUZZER_FAULT = const(12)
+_BUZZER_OK = const(13)
 _CLOCK_KEPT_MS = const(300000)  # off longer than this, the pump does not trust its clock
 
 _SECTIONS = ("doses", "rejected", "events", "alarms")
@@ -97,6 +100,24 @@ def read_plan(lines):
                 yield json.loads(line)
 
     return header, events()
+
+
+def _missing(modules):
+    """The modules of `modules` with no file on sys.path: the self test's firmware check."""
+    gone = []
+    for name in modules:
+        rel = "/" + name.replace(".", "/")
+        found = False
+        for base in sys.path:
+            for ext in (".mpy", ".py"):
+                try:
+                    os.stat(base + rel + ext)
+                    found = True
+                except OSError:
+                    pass
+        if not found:
+            gone.append(name)
+    return gone
 
 
 class Run:
@@ -230,6 +251,8 @@ class Run:
             self.flash.full = kind == _FLASH_FULL
         elif kind == _CORRUPT_SETTINGS:
             self.flash.corrupt("settings.json", -3)
+        elif kind == _BUZZER_FAULT or kind == _BUZZER_OK:
+            hw.buzzer.broken = kind == _BUZZER_FAULT
 
     def _row(self, minute):
         p = self.pump

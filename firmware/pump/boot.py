@@ -1,6 +1,6 @@
 """Starting the pump from its flash: settings, history, and what a reset interrupted.
 
-    pump = start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu)
+    pump = start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing)
 
 The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
 
@@ -14,6 +14,11 @@ The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
   history, and the pump comes up suspended with the `unexpected_restart` alarm
   (Pump.restore). After more than 5 minutes without power the time of day is not trusted
   until a person confirms it (`clock_lost`);
+* the start-up self test (S17) runs before anything can move: the settings file's CRC (above),
+  the firmware's modules present (`missing()`, from the shell, names the modules the pump
+  loads only when it needs them and cannot find), the motor driver's fault line clear, and
+  the buzzer answering its own test. A failure leaves the pump suspended with the
+  `self_test_failed` alarm, whose cause stays: only a start that passes clears it;
 * on a first start (an empty history) the reservoir is fresh_reservoir_mu. Every start
   writes a POWER_ON record before anything can move, so the start after it is a restart.
 """
@@ -21,10 +26,27 @@ The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
 from pump import settings_store
 from pump.core import Pump
 from pump.history import History
-from pump.settings import Settings
+from pump.settings import Settings, segments
+
+# loaded only when needed, so their absence would otherwise show in the middle of therapy
+LATER_MODULES = ("pump.restart", "pump.calculator")
 
 
-def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu):
+def self_test(hw, missing):
+    """What failed in the start-up self test, as a list of reasons (empty: passed)."""
+    failed = []
+    gone = missing(LATER_MODULES) if missing is not None else ()
+    if gone:
+        failed.append("firmware missing: " + ", ".join(gone))
+    if hw.motor.fault_active():
+        failed.append("motor driver fault line active")
+    if not hw.buzzer.self_test():
+        failed.append("buzzer does not answer")
+    return failed
+
+
+def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=None):
+    failed = self_test(hw, missing)
     history = History(fs)
     history.open()
     restart = history.next_seq > 1
@@ -37,7 +59,9 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu):
     except (KeyError, TypeError, ValueError) as e:  # a file that checks out but does not fit
         problem = "settings: not usable (%s)" % e
     if problem is not None:
-        settings = Settings()
+        settings = Settings()  # limits at their defaults, and a basal of nothing
+        settings.profiles = {"none": segments([(0, 0)])}
+        settings.active_profile = "none"
     pump = Pump(settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu, history)
     if restart:
         pump.restore(history, day * 86400 + tod_ms // 1000)
@@ -45,4 +69,6 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu):
         pump.powered_on()  # its record marks the history: the next start is a restart
     if problem is not None:
         pump.settings_invalid(problem)
+    if failed:
+        pump.self_test_failed("; ".join(failed))
     return pump

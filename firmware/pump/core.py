@@ -234,6 +234,13 @@ class Pump(Therapy):
         if self.alarms.is_active("clock_lost"):
             self.alarms.cause_gone("clock_lost")
 
+    def self_test_failed(self, reason):
+        """The start-up self test failed: nothing moves until a start passes it."""
+        self.halt(keep_basal=False)
+        self._set_mode(SUSPENDED, "self_test_failed")
+        self.emit("self_test_failed", {"reason": reason})
+        self.alarms.raise_("self_test_failed")
+
     def settings_invalid(self, problem):
         """The settings file could not be used: the pump runs on nothing it read, stays
         suspended and alarms until settings are confirmed (confirm_settings)."""

@@ -1,0 +1,167 @@
+"""Starting the pump from its flash (pump/boot.py), through scenarios: the settings file
+missing or corrupt, confirming settings, the start-up self test, a clock not trusted after a
+long power loss, and a full flash."""
+
+import pytest
+from test_scenarios import run_doc
+
+SETTINGS = {
+    "basal_profiles": {"day": [["00:00", 1.0]]},
+    "active_profile": "day",
+    "max_bolus_u": 6,
+    "max_basal_u_h": 3,
+    "max_hourly_u": 10,
+    "max_daily_u": 60,
+}
+MIN = 60000
+
+
+def doc(events, hours=3):
+    return {"start": "2026-03-10T07:00", "hours": hours, "settings": SETTINGS, "events": events}
+
+
+def rejected(trace, do):
+    return [r["reason"] for r in trace["rejected"] if r["do"] == do]
+
+
+def alarm_states(trace, code):
+    return [(a["t_ms"] // MIN, a["state"]) for a in trace["alarms"] if a["code"] == code]
+
+
+def basal_between(trace, a, b):
+    rows = {r[0]: r for r in trace["minutes"]}
+    return rows[b][1] - rows[a][1]
+
+
+def test_a_corrupt_settings_file_never_falls_back_to_delivering_defaults(tmp_path):
+    trace = run_doc(
+        doc(
+            [
+                {"at_min": 20, "do": "fault", "kind": "corrupt_settings"},
+                {"at_min": 30, "do": "power_cut"},
+                {"at_min": 31, "do": "power_on"},
+                {"at_min": 33, "do": "ack"},  # the restart alarm clears; settings_invalid cannot
+                {"at_min": 34, "do": "ack"},
+                {"at_min": 35, "do": "resume"},
+                {"at_min": 40, "do": "bolus", "units": 1},
+            ]
+        ),
+        tmp_path,
+    )
+    invalid = [e for e in trace["events"] if e["code"] == "settings_invalid"]
+    assert len(invalid) == 1 and "settings corrupt" in invalid[0]["reason"]
+    assert alarm_states(trace, "settings_invalid")[0] == (31, "raised")
+    assert ("settings_invalid", "cleared") not in [(a["code"], a["state"]) for a in trace["alarms"]]
+    assert rejected(trace, "resume") == ["resume: clear the alarm first: SETTINGS INVALID"]
+    assert rejected(trace, "bolus")  # suspended: no bolus
+    assert basal_between(trace, 31, 180) == 0  # nothing moves on defaults
+    assert trace["final"]["state"] == "suspended"
+    kinds = [r["type"] for r in trace["history"]]
+    assert kinds.count("power_on") == 2
+
+
+def test_confirmed_settings_are_stored_clear_the_alarm_and_therapy_resumes(tmp_path):
+    other = dict(SETTINGS, basal_profiles={"day": [["00:00", 2.0]]})
+    trace = run_doc(
+        doc(
+            [
+                {"at_min": 20, "do": "fault", "kind": "corrupt_settings"},
+                {"at_min": 30, "do": "power_cut"},
+                {"at_min": 31, "do": "power_on"},
+                {"at_min": 32, "do": "settings", "settings": other},
+                {"at_min": 33, "do": "ack"},
+                {"at_min": 34, "do": "ack"},
+                {"at_min": 35, "do": "resume"},
+                {"at_min": 100, "do": "power_cut"},  # the stored file is good again
+                {"at_min": 101, "do": "power_on"},
+                {"at_min": 102, "do": "ack"},
+                {"at_min": 103, "do": "resume"},
+            ]
+        ),
+        tmp_path,
+    )
+    assert alarm_states(trace, "settings_invalid") == [(31, "raised"), (34, "acked"), (34, "cleared")]
+    assert not rejected(trace, "resume") and not rejected(trace, "settings")
+    assert abs(basal_between(trace, 35, 99) - 2000 * 64 // 60) <= 30  # the confirmed 2 U/h
+    assert abs(basal_between(trace, 104, 180) - 2000 * 76 // 60) <= 30  # read back from the new file
+    assert [e for e in trace["events"] if e["code"] == "settings_invalid"][1:] == []
+    assert "settings" in [r["type"] for r in trace["history"]]
+
+
+def test_settings_change_only_while_suspended(tmp_path):
+    trace = run_doc(doc([{"at_min": 10, "do": "settings", "settings": SETTINGS}]), tmp_path)
+    assert rejected(trace, "settings") == ["settings: suspend the pump (and end any temporary basal) first"]
+
+
+@pytest.mark.parametrize(
+    "fault, reason",
+    [("motor_fault", "motor driver fault line active"), ("buzzer_fault", "buzzer does not answer")],
+)
+def test_the_start_up_self_test_keeps_a_faulty_pump_suspended(tmp_path, fault, reason):
+    trace = run_doc(
+        doc(
+            [
+                {"at_min": 30, "do": "power_cut"},
+                {"at_min": 31, "do": "fault", "kind": fault},
+                {"at_min": 32, "do": "power_on"},
+                {"at_min": 33, "do": "ack"},
+                {"at_min": 34, "do": "ack"},
+                {"at_min": 35, "do": "resume"},
+            ]
+        ),
+        tmp_path,
+    )
+    (failed,) = [e for e in trace["events"] if e["code"] == "self_test_failed"]
+    assert reason in failed["reason"] and failed["t_ms"] == 32 * MIN
+    assert alarm_states(trace, "self_test_failed")[0] == (32, "raised")
+    assert rejected(trace, "resume")
+    assert basal_between(trace, 32, 180) == 0
+
+
+def test_a_pump_that_passes_its_self_test_starts(tmp_path):
+    trace = run_doc(doc([{"at_min": 60, "do": "bolus", "units": 1}]), tmp_path)
+    assert not [e for e in trace["events"] if e["code"] == "self_test_failed"]
+    assert trace["history"][0]["type"] == "power_on" and trace["final"]["state"] == "running"
+
+
+def test_after_more_than_5_minutes_off_the_time_must_be_confirmed(tmp_path):
+    events = [
+        {"at_min": 30, "do": "power_cut"},
+        {"at_min": 40, "do": "power_on"},
+        {"at_min": 41, "do": "ack"},
+        {"at_min": 42, "do": "resume"},
+        {"at_min": 43, "do": "confirm_time"},
+        {"at_min": 44, "do": "ack"},
+        {"at_min": 45, "do": "resume"},
+    ]
+    trace = run_doc(doc(events), tmp_path)
+    assert alarm_states(trace, "clock_lost")[:1] == [(40, "raised")]
+    assert rejected(trace, "resume") == ["resume: confirm the time first"]
+    assert basal_between(trace, 40, 45) == 0 and basal_between(trace, 46, 180) > 0
+    assert "time_set" in [r["type"] for r in trace["history"]]
+    # 5 minutes off or less: the clock is kept
+    (tmp_path / "b").mkdir()
+    short = run_doc(
+        doc([{"at_min": 30, "do": "power_cut"}, {"at_min": 35, "do": "power_on"}]), tmp_path / "b"
+    )
+    assert alarm_states(short, "clock_lost") == []
+
+
+def test_a_full_flash_raises_history_error_and_the_records_land_when_space_returns(tmp_path):
+    trace = run_doc(
+        doc(
+            [
+                {"at_min": 20, "do": "fault", "kind": "flash_full"},
+                {"at_min": 30, "do": "bolus", "units": 1},
+                {"at_min": 50, "do": "fault", "kind": "flash_ok"},
+                {"at_min": 60, "do": "ack"},
+            ]
+        ),
+        tmp_path,
+    )
+    assert alarm_states(trace, "history_error")[0][1] == "raised"
+    assert 20 <= alarm_states(trace, "history_error")[0][0] < 30
+    types = [r["type"] for r in trace["history"]]
+    assert "bolus_start" in types and "dose" in types  # queued in RAM, written later
+    seqs = [r["seq"] for r in trace["history"]]
+    assert seqs == list(range(1, len(seqs) + 1))  # nothing lost
