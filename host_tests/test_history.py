@@ -777,7 +777,7 @@ except S.SettingsError as e:
 
 
 MODULES = ("__init__", "compat", "errors", "units", "parse", "settings", "settings_user", "crc32")
-MODULES += ("history", "history_query", "settings_store")
+MODULES += ("history", "history_query", "restart", "settings_store")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ so that loading this module interns no names for them.
 """
 
 from pump.compat import const
-from pump.recorder import KINDS, SOURCES
 
 _POWER_ON = const(1)
 _BOLUS_START = const(9)
@@ -107,6 +106,8 @@ def _pos(n):
 def restore(pump, history, now_s):
     """Log the power-on and a dose the reset cut short, and book the last day's therapy
     into both rolling-limit windows (the therapy's and the supervisor's)."""
+    from pump.recorder import KINDS, SOURCES  # the pump's own, loaded already
+
     rec = pump._recorder
     # basal after the last operational record went unrecorded, and the record in flight at
     # the cut (an operational one, perhaps) was lost: at most 10 minutes of basal at the
