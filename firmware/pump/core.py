@@ -35,7 +35,9 @@ class Pump(Therapy):
         self._auto_off_left_ms = settings.auto_off_min * 60000
         self._set_change_left_ms = settings.set_change_min * 60000
         self._remind_left_ms = 0
-        self._ops_left_ms = _OPS_MS
+        # operational records on the clock's 5-minute marks (00:00, 00:05, ...), so each
+        # interval lies in one day for the daily totals
+        self._ops_left_ms = _OPS_MS - tod_ms % _OPS_MS
         self._ops_basal_steps = 0
         self._ops_count = 0
         self._progress_steps = 0
