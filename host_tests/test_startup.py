@@ -165,3 +165,50 @@ def test_a_full_flash_raises_history_error_and_the_records_land_when_space_retur
     assert "bolus_start" in types and "dose" in types  # queued in RAM, written later
     seqs = [r["seq"] for r in trace["history"]]
     assert seqs == list(range(1, len(seqs) + 1))  # nothing lost
+
+
+def test_each_record_holds_the_fields_docs_history_md_gives_it(tmp_path):
+    two = dict(SETTINGS, basal_profiles={"day": [["00:00", 1.0]], "away": [["00:00", 0.5]]})
+    trace = run_doc(
+        {
+            "start": "2026-03-10T07:00",
+            "hours": 3,
+            "settings": two,
+            "events": [
+                {"at_min": 10, "do": "bolus", "units": 2, "extended_min": 30, "now_pct": 40},
+                {"at_min": 60, "do": "temp_basal", "minutes": 30, "percent": 150},
+                {"at_min": 100, "do": "suspend", "minutes": 15},
+                {"at_min": 120, "do": "set_profile", "name": "away"},
+                {"at_min": 130, "do": "power_cut"},
+                {"at_min": 131, "do": "power_on"},
+            ],
+        },
+        tmp_path,
+    )
+    h = trace["history"]
+
+    def first(rtype):
+        return next(r for r in h if r["type"] == rtype)
+
+    assert h[0]["type"] == "power_on" and h[0]["code"] == 0
+    restart = [r for r in h if r["type"] == "power_on"][1]
+    assert restart["code"] == 1 and restart["programmed_mu"] == 3000 // 6  # 10 min at max basal
+    start = first("bolus_start")
+    assert (start["code"], start["programmed_mu"], start["aux"]) == (2, 2000, 30 << 16 | 40)  # dual
+    progress = first("bolus_progress")
+    assert progress["aux"] == start["seq"] and progress["delivered_mu"] == 500
+    dose = next(r for r in h if r["type"] == "dose" and r["code"] == 2)
+    assert dose["delivered_mu"] == 2000 and dose["aux"] & 0xFF == 0 and dose["aux"] >> 8 >= 30 * 60
+    temp = first("temp_start")
+    assert temp["code"] == 150 and temp["aux"] == 30 << 16 | 1500 and temp["programmed_mu"] == 750
+    suspend = first("suspend")
+    assert suspend["code"] == 0 and suspend["aux"] == 15 and suspend["mode"] == 1
+    timed = first("resume")
+    assert timed["code"] == 3 and timed["t_s"] - suspend["t_s"] == 15 * 60
+    profile = first("profile")
+    assert profile["code"] == 0  # "away" sorts first
+    restarted = [r for r in h if r["type"] == "suspend"][-1]
+    assert restarted["code"] == 4  # reason: restart
+    ops = [r for r in h if r["type"] == "operational"]
+    assert all(r["t_s"] % 300 == 0 for r in ops)  # on the clock's 5-minute marks
+    assert ops[0]["programmed_mu"] == 1000 and ops[0]["reservoir_mu"] > 0

@@ -228,11 +228,12 @@ class Pump(Therapy):
         """A person confirms (or sets) the date and time of day."""
         if not 0 <= tod_ms < 86400000 or day < 0:
             raise Refused("time", "not a time of day")
+        before_s = self.day * 86400 + self.tod_ms // 1000
         self.day = day
         self.tod_ms = tod_ms
         self._enter_segment()
         self._update_basal()
-        self.emit("time_set", {"day": day, "tod_ms": tod_ms, "source": source})
+        self.emit("time_set", {"day": day, "tod_ms": tod_ms, "before_s": before_s, "source": source})
         if self.alarms.is_active("clock_lost"):
             self.alarms.cause_gone("clock_lost")
 

@@ -9,6 +9,7 @@ the two agree): private constants here, so the resident pump interns no names fo
 
 from pump.alarms import names as alarm_names
 from pump.compat import const
+from pump.crc32 import crc32
 from pump.history import HistoryError
 
 _POWER_ON = const(1)
@@ -31,6 +32,17 @@ _MODES = ("running", "suspended", "stopped")
 KINDS = ("normal", "extended", "dual", "prime", "temp_basal")
 _STATUSES = ("completed", "cancelled", "suspended", "replaced", "stopped", "interrupted")
 _STOPPED = const(4)  # _STATUSES index of "stopped", for a status this table lacks
+# why the mode changed: SUSPEND/RESUME `code`; 32 + alarm code when an alarm stopped the pump
+_REASONS = (
+    "buttons",
+    "link",
+    "auto",
+    "timed_resume",
+    "restart",
+    "settings_invalid",
+    "self_test_failed",
+    "new_reservoir",
+)
 _ALARM_STATES = ("raised", "acked", "silenced", "cleared")  # the alarm events' own words
 _PRIORITIES = ("low", "medium", "high")
 
@@ -43,11 +55,12 @@ class Recorder:
     def __init__(self, history, pump):
         self.history = history
         self.pump = pump
+        self._start_seq = 0  # seq of the running bolus's BOLUS_START, for its progress records
 
     def append(self, rtype, fields, code=0, programmed_mu=0, delivered_mu=0, aux=0):
         p = self.pump
         try:
-            self.history.append(
+            return self.history.append(
                 rtype,
                 p.day * 86400 + p.tod_ms // 1000,
                 _index(SOURCES, fields.get("source", "auto")),
@@ -58,20 +71,23 @@ class Recorder:
                 p.reservoir_mu(),
                 aux,
             )
-        except HistoryError:
+        except HistoryError as e:
             if not p.alarms.is_active("history_error"):
                 p.alarms.raise_("history_error")
+            return e.seq  # queued with this seq, or 0 if it was lost
 
-    def power_on(self, unlogged_max_mu=0):
-        """A start; after a restart, unlogged_max_mu is the most basal that can have moved
-        unrecorded before the power went (pump/restart.py)."""
-        self.append(_POWER_ON, {}, programmed_mu=unlogged_max_mu)
+    def power_on(self, unlogged_max_mu=0, restart=False):
+        """A start (code 1: a restart the pump did not choose); after a restart,
+        unlogged_max_mu is the most basal that can have moved unrecorded before the power
+        went (pump/restart.py)."""
+        self.append(_POWER_ON, {}, 1 if restart else 0, unlogged_max_mu)
 
     def interrupted(self, start, delivered_mu):
         """The bolus or prime whose BOLUS_START record is `start` was cut short by a reset."""
         self.append(_INTERRUPTED, {}, start.code, start.programmed_mu, delivered_mu, start.seq)
 
     def on_event(self, code, f):
+        p = self.pump
         if code == "dose":
             status = _index(_STATUSES, f["status"], _STOPPED)
             duration_s = f["duration_ms"] // 1000
@@ -83,23 +99,44 @@ class Recorder:
                 f["delivered_mu"],
                 status | (duration_s if duration_s < 0xFFFFFF else 0xFFFFFF) << 8,
             )
-        elif code == "bolus_started" or code == "prime_started":
-            kind = f["kind"] if code == "bolus_started" else "prime"
-            self.append(_BOLUS_START, f, _index(KINDS, kind), f["programmed_mu"])
+        elif code == "bolus_started":
+            prog = f["programmed_mu"]
+            aux = f["extended_min"] << 16 | (f["now_mu"] * 100 // prog if prog else 0)
+            self._start_seq = self.append(_BOLUS_START, f, _index(KINDS, f["kind"]), prog, 0, aux)
+        elif code == "prime_started":
+            self._start_seq = self.append(_BOLUS_START, f, 3, f["programmed_mu"])  # kind 3: prime
         elif code == "bolus_progress":
-            self.append(_BOLUS_PROGRESS, f, _index(KINDS, f["kind"]), f["programmed_mu"], f["delivered_mu"])
+            kind = _index(KINDS, f["kind"])
+            self.append(_BOLUS_PROGRESS, f, kind, f["programmed_mu"], f["delivered_mu"], self._start_seq)
         elif code == "mode":
-            self.append(_RESUME if f["mode"] == "running" else _SUSPEND, f)
+            reason = f["reason"]
+            why = _index(_REASONS, reason, 255)
+            if why == 255 and reason in alarm_names():
+                why = 32 + alarm_names().index(reason)
+            if f["mode"] == "running":
+                self.append(_RESUME, f, why)
+            else:
+                self.append(_SUSPEND, f, why, aux=p._suspend_left_ms // 60000)
         elif code == "temp_basal_started":
-            self.append(_TEMP_START, f, aux=f["minutes"] << 16 | f["rate_mu_h"])
+            pct = f["percent"]
+            t = p.temp
+            self.append(
+                _TEMP_START,
+                f,
+                255 if pct < 0 else pct,
+                t.programmed_mu if t else 0,
+                aux=f["minutes"] << 16 | f["rate_mu_h"],
+            )
         elif code == "profile":
-            self.append(_PROFILE, f)
+            names = sorted(p.settings.profiles)
+            name = f["name"]
+            self.append(_PROFILE, f, names.index(name) if name in names else 255, aux=crc32(name.encode()))
         elif code == "settings":
-            self.append(_SETTINGS, f)
+            self.append(_SETTINGS, f, aux=p.settings.fingerprint())
         elif code == "time_set":
-            self.append(_TIME_SET, f)
+            self.append(_TIME_SET, f, aux=f["before_s"])
         elif code == "reservoir":
-            self.append(_RESERVOIR, f, programmed_mu=f["fill_mu"])
+            self.append(_RESERVOIR, f, aux=f["fill_mu"])
         elif code == "alarm":
             state = _index(_ALARM_STATES, f["state"])
             self.append(

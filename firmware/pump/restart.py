@@ -112,7 +112,7 @@ def restore(pump, history, now_s):
     # basal after the last operational record went unrecorded, and the record in flight at
     # the cut (an operational one, perhaps) was lost: at most 10 minutes of basal at the
     # most the settings allow. The POWER_ON record keeps that bound for every later rebuild.
-    rec.power_on(pump.settings.max_basal_mu_h // 6)
+    rec.power_on(pump.settings.max_basal_mu_h // 6, True)
     unfinished = unfinished_dose(history)
     if unfinished:
         start, delivered = unfinished
