@@ -1,21 +1,23 @@
 """The virtual rig's fluid path and sensors: line pressure, plunger force, battery, seat.
 
 Pressure model (docs/occlusion.md): with the line open, pressure above ambient drains
-through the cannula with time constant TAU_MS; with it blocked, every step pushes
+through the cannula with time constant _TAU_MS; with it blocked, every step pushes
 10000 / steps_per_unit nL into a closed system of compliance COMPLIANCE_NL_PER_MBAR, so
 pressure rises by that volume over the compliance. The force sensor on the plunger reads
 the stopper's friction plus pressure x bore area, plus noise from a deterministic generator
 (the same numbers on CPython and MicroPython). Integers only: pressure in microbar.
 """
 
+from pump.compat import const
+
 # A 1 mL polypropylene syringe with 30 cm of infusion-set tubing: 30 uL/bar. Snijder et al.
 # (Biomed Tech 2015) report 0.9-2.1 mL/bar for 50 mL syringes; scaled to 1 mL that is
 # 18-42 uL/bar, and a commercial pump needing up to 3 U (30 uL) to reach its occlusion
 # threshold (Paradigm 511 manual) is consistent with it.
 COMPLIANCE_NL_PER_MBAR = 30
-TAU_MS = 2000  # open line: pressure halves in about 1.4 s through a 0.3 mm cannula
-FRICTION_MN = 1500  # the stopper's sliding friction on the force sensor
-NOISE_MN = 10  # +/- sensor noise (uniform)
+_TAU_MS = const(2000)  # open line: pressure halves in about 1.4 s through a 0.3 mm cannula
+_FRICTION_MN = const(1500)  # the stopper's sliding friction on the force sensor
+_NOISE_MN = const(10)  # +/- sensor noise (uniform)
 
 
 class Line:
@@ -52,7 +54,7 @@ class Line:
             # an open line drains: exact exponential decay stepped in whole milliseconds
             while dt > 0 and self._pressure_ubar:
                 step = dt if dt < 500 else 500
-                self._pressure_ubar -= self._pressure_ubar * step // TAU_MS or self._pressure_ubar
+                self._pressure_ubar -= self._pressure_ubar * step // _TAU_MS or self._pressure_ubar
                 dt -= step
 
     def block(self):
@@ -75,8 +77,8 @@ class Line:
         """What the plunger force sensor reads now, in millinewtons."""
         self._update()
         self._seed = (self._seed * 1103515245 + 12345) & 0x7FFFFFFF
-        noise = self._seed % (2 * NOISE_MN + 1) - NOISE_MN
-        return FRICTION_MN + self._pressure_ubar * self._area_mm2_x1000 // 10000000 + noise
+        noise = self._seed % (2 * _NOISE_MN + 1) - _NOISE_MN
+        return _FRICTION_MN + self._pressure_ubar * self._area_mm2_x1000 // 10000000 + noise
 
 
 class Battery:

@@ -17,8 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pump.alarms import MAX_SILENCE_MIN, REALERT_MS, Alarms, burst, definition, names
+from pump.alarms import Alarms, burst, definition, names
 from pump.errors import Refused
+
+REALERT_MS = 5 * 60000  # an acknowledged alarm sounds again after 5 minutes (S15)
+MAX_SILENCE_MIN = 30  # a silence lasts at most 30 minutes (S15)
 
 MIN_MS = 60000
 FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")

@@ -178,21 +178,34 @@ def test_the_writers_private_numbers_are_the_format_s():
                     assert Q.__dict__[name] == int(value), name
                     seen += 1
     assert seen >= 20
-    assert recorder._STATUSES == Q.STATUS_NAMES and recorder.KINDS == Q.KIND_NAMES
-    assert recorder.SOURCES == Q.SOURCE_NAMES and recorder._PRIORITIES == Q.PRIORITY_NAMES
-    assert len(recorder._ALARM_STATES) == len(Q.ALARM_STATES) and recorder._STATUSES[4] == "stopped"
+    modes, statuses, _, alarm_states, priorities = recorder.TABLES
+    assert statuses == Q.STATUS_NAMES and recorder.KINDS == Q.KIND_NAMES and modes == Q.MODE_NAMES
+    assert recorder.SOURCES == Q.SOURCE_NAMES and priorities == Q.PRIORITY_NAMES
+    assert len(alarm_states) == len(Q.ALARM_STATES) and statuses[4] == "stopped"
 
 
 # ---------------------------------------------------------------------- the rings
 
 
+def test_the_history_s_sizes_are_the_documented_ones():
+    import inspect
+
+    defaults = inspect.signature(History.__init__).parameters
+    assert (
+        defaults["ev_segments"].default == Q.EV_SEGMENTS and defaults["op_segments"].default == Q.OP_SEGMENTS
+    )
+    assert defaults["segment_records"].default == Q.SEGMENT_RECORDS
+    assert defaults["queue_records"].default == Q.QUEUE_RECORDS
+    assert len(encode(Record(1, 0))) == Q.RECORD_BYTES
+
+
 def test_capacity_arithmetic_as_documented():
-    k = H.SEGMENT_RECORDS
-    assert k * H.RECORD_BYTES == 4096  # a segment is exactly one LittleFS block
+    k = Q.SEGMENT_RECORDS
+    assert k * Q.RECORD_BYTES == 4096  # a segment is exactly one LittleFS block
     # the ring holds N segments, the newest possibly with a single record
-    assert (H.EV_SEGMENTS - 1) * k >= 90 * 80 > (H.EV_SEGMENTS - 2) * k
-    assert (H.OP_SEGMENTS - 1) * k >= 15 * 288 > (H.OP_SEGMENTS - 2) * k
-    assert (H.EV_SEGMENTS + H.OP_SEGMENTS + 1) * 4096 <= 400 * 1024  # + one copy-on-write block
+    assert (Q.EV_SEGMENTS - 1) * k >= 90 * 80 > (Q.EV_SEGMENTS - 2) * k
+    assert (Q.OP_SEGMENTS - 1) * k >= 15 * 288 > (Q.OP_SEGMENTS - 2) * k
+    assert (Q.EV_SEGMENTS + Q.OP_SEGMENTS + 1) * 4096 <= 400 * 1024  # + one copy-on-write block
     doc = (ROOT / "docs" / "history.md").read_text()
     for figure in ("58", "35", "7296", "4352", "372 KB"):
         assert figure in doc
@@ -212,8 +225,8 @@ def test_default_rings_keep_90_days_of_events_and_15_days_of_operation_in_512_kb
     op = [r for r in h.records(types=(OPERATIONAL,))]
     assert ev[0].t_s <= now - 90 * 86400 and len(ev) >= 7200
     assert op[0].t_s <= now - 15 * 86400 and len(op) >= 4320
-    assert len(ring_files(fs, "ev")) == H.EV_SEGMENTS and len(ring_files(fs, "op")) == H.OP_SEGMENTS
-    assert fs.total_blocks - fs.free_blocks() == H.EV_SEGMENTS + H.OP_SEGMENTS
+    assert len(ring_files(fs, "ev")) == Q.EV_SEGMENTS and len(ring_files(fs, "op")) == Q.OP_SEGMENTS
+    assert fs.total_blocks - fs.free_blocks() == Q.EV_SEGMENTS + Q.OP_SEGMENTS
 
 
 def test_segments_fill_rotate_and_the_oldest_is_evicted():
@@ -702,7 +715,7 @@ def test_memory_stays_bounded_however_long_the_history():
     for i in range(200, 6000):
         h.append(OPERATIONAL if i % 3 else DOSE, T0 + 300 * i, delivered_mu=80)
     assert ram_held(h) <= early + 16 and early < 4096  # buffers, queue and a few ints a ring
-    assert len(h._queue) == H.QUEUE_RECORDS * 32
+    assert len(h._queue) == Q.QUEUE_RECORDS * 32
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]

@@ -2,7 +2,7 @@
 """Run a pump scenario on the virtual rig in simulated time and summarise it.
 
     python tools/pumpsim.py SCENARIO.json [--trace OUT.json]
-                            [--runtime cpython|micropython] [--heap 72K]
+                            [--runtime cpython|micropython] [--heap 96K]
 
 The same scenario code runs in CPython or inside the real MicroPython interpreter (the unix
 port); both write byte-identical JSON traces. The summary is printed from the trace.
@@ -38,9 +38,10 @@ def tool(name):
 
 
 # The heap the pump's process gets by default and in the tests: what the pump with its history
-# memory needs on the 64-bit unix port (66-68 KB measured, docs/benchmarks.md) with room to
-# spare. The target stays 64 KB; tools/bench.py reports the smallest heap each scenario needs.
-PUMP_HEAP = "88K"
+# memory needs on the 64-bit unix port (80-84 KB measured, docs/benchmarks.md), with room for
+# the run-to-run spread of the collector's conservative stack scan. The target is 64 KB and
+# not met; tools/bench.py reports the smallest heap each scenario needs.
+PUMP_HEAP = "96K"
 
 # The source name stored in each .mpy is the module's dotted name, which the interpreter
 # interns anyway: a path would cost every module one more interned string in the heap.

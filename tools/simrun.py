@@ -17,7 +17,7 @@ import sys
 
 from jsonout import write_json
 from pump.boot import start
-from pump.compat import const
+from pump.compat import const, unload
 from pump.engine import BASAL, BOLUS, PRIME
 from pump.errors import Refused
 from pump.settings import Rig, Settings
@@ -57,9 +57,6 @@ _CORRUPT_SETTINGS = const(11)
 _BUZZER_FAULT = const(12)
 _BUZZER_OK = const(13)
 _CLOCK_KEPT_MS = const(300000)  # off longer than this, the pump does not trust its clock
-
-_SECTIONS = ("doses", "rejected", "events", "alarms")
-_NOT_TRACED = ("operational", "bolus_progress")  # frequent: the history's, not the trace's
 
 
 class _Section:
@@ -135,7 +132,7 @@ class Run:
         self.motor = self.hw.motor
         self.flash = DirFlash(flash_dir, fresh=False)  # holds the settings file written with the plan
         self.sections = {}
-        for name in _SECTIONS:
+        for name in ("doses", "rejected", "events", "alarms"):
             self.sections[name] = _Section(trace_path + "." + name)
         self.off_totals = [0, 0, 0]  # basal, bolus, prime delivered by pumps before a power cut
         self.off_since_ms = None  # when the power went, while it is off
@@ -169,7 +166,7 @@ class Run:
         elif code == "alarm":
             fields["t_ms"] = t_ms
             self.sections["alarms"].add(fields)
-        elif code not in _NOT_TRACED:
+        elif code != "operational" and code != "bolus_progress":  # the history's, not the trace's
             fields["t_ms"] = t_ms
             fields["code"] = code
             self.sections["events"].add(fields)
@@ -229,6 +226,9 @@ class Run:
             settings_store.save(self.flash, record)
         except settings_store.SettingsError as e:
             raise Refused("settings", str(e))
+        finally:
+            settings_store = None
+            unload("pump.settings_store")  # loaded for the save alone, as on a board
 
     def _fault(self, kind, mv):
         """Injected faults act on the virtual rig, never on the pump directly."""
@@ -268,7 +268,7 @@ class Run:
             self._simulate(out)
         buf = bytearray(256)
         with open(self.trace_path, "ab") as out:
-            for name in _SECTIONS:
+            for name in ("doses", "rejected", "events", "alarms"):
                 out.write(b'],"' + name.encode() + b'":[')
                 self.sections[name].copy_into(out, buf)
             out.write(b'],"final":')

@@ -11,13 +11,10 @@ this module keeps the alarms and says whether an active one stops delivery.
 from pump.compat import const
 from pump.errors import Refused, check_int
 
-HIGH = "high"
-MEDIUM = "medium"
-LOW = "low"
-PRIORITIES = (HIGH, MEDIUM, LOW)  # highest first
+PRIORITIES = ("high", "medium", "low")  # highest first
 
-REALERT_MS = const(300000)  # an acknowledged alarm sounds again after this
-MAX_SILENCE_MIN = const(30)
+_REALERT_MS = const(300000)  # an acknowledged alarm sounds again after this
+_MAX_SILENCE_MIN = const(30)
 
 # priority ranks, as stored in the table: a larger rank wins
 _HIGH = const(3)
@@ -206,8 +203,8 @@ class Alarms:
         if s & _CAUSE:
             # it sounds again 5 minutes from now, or sooner if a silence or an earlier
             # acknowledgement already had it due sooner: no ack puts an alarm off further
-            if not s & _QUIET or self._left_ms[i] > REALERT_MS:
-                self._left_ms[i] = REALERT_MS
+            if not s & _QUIET or self._left_ms[i] > _REALERT_MS:
+                self._left_ms[i] = _REALERT_MS
             self._state[i] = (s & ~_SILENCED) | _ACKED
         else:
             self._remove(pos)
@@ -219,7 +216,7 @@ class Alarms:
         """Silence every sounding alarm for min(minutes, 30) minutes; returns the minutes
         granted. Clears and acknowledges nothing; an alarm raised later sounds at once."""
         check_int(minutes, "minutes", 1)
-        granted = minutes if minutes < MAX_SILENCE_MIN else MAX_SILENCE_MIN
+        granted = minutes if minutes < _MAX_SILENCE_MIN else _MAX_SILENCE_MIN
         silenced = 0
         for pos in range(self._count):
             i = self._order[pos]

@@ -23,7 +23,7 @@ The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
   writes a POWER_ON record before anything can move, so the start after it is a restart.
 """
 
-from pump import settings_store
+from pump.compat import unload
 from pump.core import Pump
 from pump.history import History
 from pump.settings import Settings, segments
@@ -52,12 +52,16 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=No
     restart = history.next_seq > 1
     reservoir_mu = history.last_reservoir_mu if restart else fresh_reservoir_mu
     problem = None
+    from pump import settings_store  # start-up's alone: unloaded once the settings are read
+
     try:
         settings = Settings.from_record(settings_store.load(fs))
     except settings_store.SettingsError as e:
         problem = str(e)
     except (KeyError, TypeError, ValueError) as e:  # a file that checks out but does not fit
         problem = "settings: not usable (%s)" % e
+    settings_store = None
+    unload("pump.settings_store")
     if problem is not None:
         settings = Settings()  # limits at their defaults, and a basal of nothing
         settings.profiles = {"none": segments([(0, 0)])}

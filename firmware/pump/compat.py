@@ -4,7 +4,8 @@
 helpers implement MicroPython's `ticks_*` arithmetic with the 2**30 ms period of the 32-bit
 boards (RP2040, ESP32) in pure integers, so the core wraps identically on every
 interpreter, including the unix port whose own period is 2**62. `zeros_h(n)` is an
-array('H') of n zeros made without a temporary buffer beside it.
+array('H') of n zeros made without a temporary buffer beside it; `unload(name)` forgets a
+module loaded for one job (start-up, a restart) so the heap gets its objects back.
 """
 
 from array import array
@@ -35,3 +36,15 @@ def zeros_h(n):
     for i in range(n):
         a[i] = 0
     return a
+
+
+def unload(name):
+    """Forget module `name` (loaded for one job, such as start-up): its code objects go back
+    to the heap once nothing else refers to them. Importing it again loads it again."""
+    import sys
+
+    sys.modules.pop(name, None)
+    package, _, leaf = name.rpartition(".")
+    parent = sys.modules.get(package)
+    if parent is not None and hasattr(parent, leaf):
+        delattr(parent, leaf)

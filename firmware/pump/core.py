@@ -9,7 +9,7 @@ plunger force sensor), battery and seat (the plunger-seated switch).
 """
 
 from pump.alarms import Alarms
-from pump.compat import const, ticks_diff
+from pump.compat import const, ticks_diff, unload
 from pump.engine import BOLUS
 from pump.errors import Refused
 from pump.supervisor import Supervisor
@@ -215,6 +215,8 @@ class Pump(Therapy):
         from pump.restart import restore
 
         restore(self, history, now_s)
+        restore = None
+        unload("pump.restart")  # a restart's work is done
         self.halt(keep_basal=False)
         self._set_mode(SUSPENDED, "restart")
         self.alarms.raise_("unexpected_restart")

@@ -3,7 +3,7 @@
 A record is written once and never changed. Therapy events and alarms go to the "ev" ring,
 the five-minute operational records to the "op" ring, so the frequent ones can never push a
 therapy event out. Each ring is a run of numbered segment files ("h_ev_000123.bin") of
-SEGMENT_RECORDS records; the oldest segment is removed when a ring would pass its count.
+_SEGMENT_RECORDS records; the oldest segment is removed when a ring would pass its count.
 Every record carries a sequence number, strictly increasing over the whole history, and a
 CRC-32; a record whose CRC fails is skipped, never reinterpreted. After any damage (a torn
 tail at start-up, a write that failed part-way) appending moves to a fresh segment, so no
@@ -18,11 +18,11 @@ from pump.compat import const
 from pump.crc32 import crc32
 from pump.errors import check_int
 
-RECORD_BYTES = const(32)
-SEGMENT_RECORDS = const(128)  # one 4 KB LittleFS block per segment
-EV_SEGMENTS = const(58)  # >= 57 * 128 = 7296 events: 91 days at 80 a day
-OP_SEGMENTS = const(35)  # >= 34 * 128 = 4352 operational records: 15.1 days at 288 a day
-QUEUE_RECORDS = const(16)
+_RECORD_BYTES = const(32)
+_SEGMENT_RECORDS = const(128)  # one 4 KB LittleFS block per segment
+_EV_SEGMENTS = const(58)  # >= 57 * 128 = 7296 events: 91 days at 80 a day
+_OP_SEGMENTS = const(35)  # >= 34 * 128 = 4352 operational records: 15.1 days at 288 a day
+_QUEUE_RECORDS = const(16)
 
 _FMT = "<IIBBBBIIIII"
 _BODY = const(28)
@@ -137,16 +137,16 @@ def encode(rec, buf=None, offset=0):
     for name in ("type", "source", "mode", "code"):
         check_int(getattr(rec, name), name, 0, 255)
     if buf is None:
-        buf = bytearray(RECORD_BYTES)
+        buf = bytearray(_RECORD_BYTES)
     struct.pack_into(_FMT, buf, offset, *(rec.fields() + (0,)))
-    view = memoryview(buf)[offset : offset + RECORD_BYTES]
+    view = memoryview(buf)[offset : offset + _RECORD_BYTES]
     struct.pack_into("<I", buf, offset + _BODY, crc32(view, 0, _BODY))
     return buf
 
 
 def decode(buf):
     """The Record in a 32-byte buffer, or None when its CRC fails."""
-    if len(buf) != RECORD_BYTES:
+    if len(buf) != _RECORD_BYTES:
         return None
     f = struct.unpack(_FMT, buf)
     if crc32(buf, 0, _BODY) != f[10]:
@@ -180,17 +180,17 @@ class History:
     def __init__(
         self,
         fs,
-        ev_segments=EV_SEGMENTS,
-        op_segments=OP_SEGMENTS,
-        segment_records=SEGMENT_RECORDS,
-        queue_records=QUEUE_RECORDS,
+        ev_segments=_EV_SEGMENTS,
+        op_segments=_OP_SEGMENTS,
+        segment_records=_SEGMENT_RECORDS,
+        queue_records=_QUEUE_RECORDS,
     ):
         self.fs = fs
         self.segment_records = segment_records
         self._ev = _Ring("ev", ev_segments)
         self._op = _Ring("op", op_segments)
-        self._buf = bytearray(RECORD_BYTES)
-        self._queue = bytearray(queue_records * RECORD_BYTES)
+        self._buf = bytearray(_RECORD_BYTES)
+        self._queue = bytearray(queue_records * _RECORD_BYTES)
         self._qop = bytearray(queue_records)  # 1 when the queued record goes to the op ring
         self._qhead = 0
         self.queued = 0
@@ -242,8 +242,8 @@ class History:
             return 0, 0, 0, 0, 0, 0
         try:
             while True:
-                chunk = f.read(RECORD_BYTES)
-                if len(chunk) < RECORD_BYTES:
+                chunk = f.read(_RECORD_BYTES)
+                if len(chunk) < _RECORD_BYTES:
                     if chunk:
                         bad += 1
                     break
@@ -311,7 +311,7 @@ class History:
     def _enqueue(self, to_op, t_s):
         cap = len(self._qop)
         slot = (self._qhead + self.queued) % cap
-        self._queue[slot * RECORD_BYTES : (slot + 1) * RECORD_BYTES] = self._buf
+        self._queue[slot * _RECORD_BYTES : (slot + 1) * _RECORD_BYTES] = self._buf
         self._qop[slot] = 1 if to_op else 0
         self.queued += 1
         self.next_seq += 1
@@ -321,7 +321,7 @@ class History:
         """Write queued records oldest first; 0, or the errno that stopped it."""
         while self.queued:
             slot = self._qhead
-            err = self._write(self._op if self._qop[slot] else self._ev, slot * RECORD_BYTES)
+            err = self._write(self._op if self._qop[slot] else self._ev, slot * _RECORD_BYTES)
             if err:
                 self._last_errno = err
                 return err
@@ -345,7 +345,7 @@ class History:
                 self._start_segment(ring)
             path = ring.name(ring.cur)
             f = fs.open(path, "ab")
-            f.write(memoryview(self._queue)[offset : offset + RECORD_BYTES])
+            f.write(memoryview(self._queue)[offset : offset + _RECORD_BYTES])
             f.flush()
             g = f
             f = None
@@ -372,17 +372,17 @@ class History:
         path = ring.name(ring.cur)
         try:
             size = fs.size(path)
-            if size == ring.count * RECORD_BYTES:
+            if size == ring.count * _RECORD_BYTES:
                 return False  # nothing landed: appending here again is safe
-            if size == (ring.count + 1) * RECORD_BYTES:
+            if size == (ring.count + 1) * _RECORD_BYTES:
                 f = fs.open(path, "rb")
                 try:
                     for _ in range(ring.count):
-                        f.read(RECORD_BYTES)
-                    last = f.read(RECORD_BYTES)
+                        f.read(_RECORD_BYTES)
+                    last = f.read(_RECORD_BYTES)
                 finally:
                     f.close()
-                if last == bytes(memoryview(self._queue)[offset : offset + RECORD_BYTES]):
+                if last == bytes(memoryview(self._queue)[offset : offset + _RECORD_BYTES]):
                     return True
         except OSError as e:
             if e.errno == _ENOENT and ring.count == 0:
@@ -448,8 +448,8 @@ class History:
             return
         try:
             while True:
-                chunk = f.read(RECORD_BYTES)
-                if len(chunk) < RECORD_BYTES:
+                chunk = f.read(_RECORD_BYTES)
+                if len(chunk) < _RECORD_BYTES:
                     return
                 if types is not None and chunk[8] not in types:
                     continue
@@ -499,7 +499,7 @@ class History:
         cap = len(self._qop)
         for i in range(self.queued):
             slot = (self._qhead + i) % cap
-            rec = decode(view[slot * RECORD_BYTES : (slot + 1) * RECORD_BYTES])
+            rec = decode(view[slot * _RECORD_BYTES : (slot + 1) * _RECORD_BYTES])
             if rec is not None and rec.seq > last and _wanted(rec, t_from, t_to, types):
                 yield rec
 

@@ -13,6 +13,15 @@ from pump.restart import deliveries, therapy_since, unfinished_dose  # noqa: F40
 
 _DAY_S = const(86400)
 
+# The history's sizes (pump/history.py keeps them as private constants; a test checks they
+# agree): a record, a segment (one 4 KB LittleFS block), the two rings, the RAM queue.
+RECORD_BYTES = const(32)
+SEGMENT_RECORDS = const(128)  # one 4 KB LittleFS block per segment
+EV_SEGMENTS = const(58)  # >= 57 * 128 = 7296 events: 91 days at 80 a day
+OP_SEGMENTS = const(35)  # >= 34 * 128 = 4352 operational records: 15.1 days at 288 a day
+QUEUE_RECORDS = const(16)
+
+
 # Record types. What each field holds per type is tabled in docs/history.md.
 POWER_ON = const(1)
 TIME_SET = const(2)

@@ -28,23 +28,33 @@ _ALARM = const(13)
 _OPERATIONAL = const(15)
 
 SOURCES = ("auto", "buttons", "link")
-_MODES = ("running", "suspended", "stopped")
 KINDS = ("normal", "extended", "dual", "prime", "temp_basal")
-_STATUSES = ("completed", "cancelled", "suspended", "replaced", "stopped", "interrupted")
-_STOPPED = const(4)  # _STATUSES index of "stopped", for a status this table lacks
-# why the mode changed: SUSPEND/RESUME `code`; 32 + alarm code when an alarm stopped the pump
-_REASONS = (
-    "buttons",
-    "link",
-    "auto",
-    "timed_resume",
-    "restart",
-    "settings_invalid",
-    "self_test_failed",
-    "new_reservoir",
+# The record format's code tables, in one tuple so the module interns one name for them:
+# [_MODES] the pump's modes, [_STATUSES] how a dose ended, [_REASONS] why the mode changed
+# (SUSPEND/RESUME code; 32 + alarm code when an alarm stopped the pump), [_ALARM_STATES] the
+# alarm events' own words, [_PRIORITIES] alarm priorities.
+_MODES = const(0)
+_STATUSES = const(1)
+_REASONS = const(2)
+_ALARM_STATES = const(3)
+_PRIORITIES = const(4)
+_STOPPED = const(4)  # the _STATUSES index of "stopped", for a status that table lacks
+TABLES = (
+    ("running", "suspended", "stopped"),
+    ("completed", "cancelled", "suspended", "replaced", "stopped", "interrupted"),
+    (
+        "buttons",
+        "link",
+        "auto",
+        "timed_resume",
+        "restart",
+        "settings_invalid",
+        "self_test_failed",
+        "new_reservoir",
+    ),
+    ("raised", "acked", "silenced", "cleared"),
+    ("low", "medium", "high"),
 )
-_ALARM_STATES = ("raised", "acked", "silenced", "cleared")  # the alarm events' own words
-_PRIORITIES = ("low", "medium", "high")
 
 
 def _index(names, name, default=0):
@@ -64,7 +74,7 @@ class Recorder:
                 rtype,
                 p.day * 86400 + p.tod_ms // 1000,
                 _index(SOURCES, fields.get("source", "auto")),
-                _index(_MODES, p.mode),
+                _index(TABLES[_MODES], p.mode),
                 code,
                 programmed_mu,
                 delivered_mu,
@@ -89,7 +99,7 @@ class Recorder:
     def on_event(self, code, f):
         p = self.pump
         if code == "dose":
-            status = _index(_STATUSES, f["status"], _STOPPED)
+            status = _index(TABLES[_STATUSES], f["status"], _STOPPED)
             duration_s = f["duration_ms"] // 1000
             self.append(
                 _DOSE,
@@ -110,7 +120,7 @@ class Recorder:
             self.append(_BOLUS_PROGRESS, f, kind, f["programmed_mu"], f["delivered_mu"], self._start_seq)
         elif code == "mode":
             reason = f["reason"]
-            why = _index(_REASONS, reason, 255)
+            why = _index(TABLES[_REASONS], reason, 255)
             if why == 255 and reason in alarm_names():
                 why = 32 + alarm_names().index(reason)
             if f["mode"] == "running":
@@ -138,9 +148,12 @@ class Recorder:
         elif code == "reservoir":
             self.append(_RESERVOIR, f, aux=f["fill_mu"])
         elif code == "alarm":
-            state = _index(_ALARM_STATES, f["state"])
+            state = _index(TABLES[_ALARM_STATES], f["state"])
             self.append(
-                _ALARM, f, alarm_names().index(f["code"]), aux=state | _index(_PRIORITIES, f["priority"]) << 8
+                _ALARM,
+                f,
+                alarm_names().index(f["code"]),
+                aux=state | _index(TABLES[_PRIORITIES], f["priority"]) << 8,
             )
         elif code == "operational":
             self.append(

@@ -17,8 +17,8 @@ from pump.settings import Settings
 
 FILE = "settings.json"
 TMP = "settings.tmp"
-VERSION = const(1)
-MAX_BODY_BYTES = const(8192)
+_VERSION = const(1)
+_MAX_BODY_BYTES = const(8192)
 _MAGIC = "PUMPSETTINGS"
 _MAX_HEADER_BYTES = const(48)
 _ENOENT = const(2)
@@ -95,14 +95,14 @@ def _plain(value):
 
 
 def _header(crc, length):
-    return "%s %d %08x %d\n" % (_MAGIC, VERSION, crc, length)
+    return "%s %d %08x %d\n" % (_MAGIC, _VERSION, crc, length)
 
 
 def encode(record):
     """The file's bytes for a settings record (ValueError if it holds anything unstorable)."""
     body = _json(record).encode()
-    if len(body) > MAX_BODY_BYTES:
-        raise ValueError("settings of %d bytes; at most %d" % (len(body), MAX_BODY_BYTES))
+    if len(body) > _MAX_BODY_BYTES:
+        raise ValueError("settings of %d bytes; at most %d" % (len(body), _MAX_BODY_BYTES))
     return _header(crc32(body), len(body)).encode() + body
 
 
@@ -148,7 +148,7 @@ def load(fs):
     """The stored settings record, or SettingsError("missing" | "corrupt" | "version")."""
     try:
         size = fs.size(FILE)
-        if size > _MAX_HEADER_BYTES + MAX_BODY_BYTES:
+        if size > _MAX_HEADER_BYTES + _MAX_BODY_BYTES:
             raise SettingsError("corrupt", "%d bytes is too long" % size)
         f = fs.open(FILE, "rb")
         try:
@@ -173,8 +173,8 @@ def decode(data):
     if not parts[1].isdigit():
         raise SettingsError("corrupt", "bad header")
     version = int(parts[1])
-    if version != VERSION:
-        raise SettingsError("version", "format %d; this firmware reads %d" % (version, VERSION))
+    if version != _VERSION:
+        raise SettingsError("version", "format %d; this firmware reads %d" % (version, _VERSION))
     try:
         crc = int(parts[2], 16)
         length = int(parts[3])

@@ -8,7 +8,7 @@ and the sensors, never from the engine's bookkeeping:
     arrive in time (a stall);
   - the reservoir, counted down from pulses made;
   - occlusion, from the plunger force: a rise above the tracked baseline of more than
-    OCCLUSION_MN held for OCCLUSION_DWELL readings (docs/occlusion.md); then it backs the
+    _OCCLUSION_MN held for _OCCLUSION_DWELL readings (docs/occlusion.md); then it backs the
     plunger off by the volume the rise shows, so little is released when the line clears;
   - the driver's fault line, the plunger-seated switch and the battery.
 Any stopping alarm disables the motor until it is acknowledged with its cause gone.
@@ -17,8 +17,8 @@ Any stopping alarm disables the motor until it is acknowledged with its cause go
 from pump.compat import const
 from pump.limits import RollingTotals
 
-OCCLUSION_MN = const(160)  # 0.08 bar on the 20 mm^2 plunger: 0.24 U pushed at 30 uL/bar
-OCCLUSION_DWELL = const(3)  # readings in a row, each after the motor moved
+_OCCLUSION_MN = const(160)  # 0.08 bar on the 20 mm^2 plunger: 0.24 U pushed at 30 uL/bar
+_OCCLUSION_DWELL = const(3)  # readings in a row, each after the motor moved
 _STALL_MS = const(2000)  # asked-for pulses still missing this long after they were due
 _BATTERY_LOW_MV = const(3550)
 _BATTERY_CRITICAL_MV = const(3350)
@@ -135,14 +135,14 @@ class Supervisor:
             self._baseline_x8 += 1
         excess = force - self._baseline_x8 // 8
         if self.alarms.is_active("occlusion"):
-            if excess < OCCLUSION_MN // 4:
+            if excess < _OCCLUSION_MN // 4:
                 self.alarms.cause_gone("occlusion")  # backing off relieved the line
             else:
                 self._back_off(excess)  # not relieved yet: back off by what is left
             return
-        if excess >= OCCLUSION_MN:
+        if excess >= _OCCLUSION_MN:
             self._over += 1
-            if self._over >= OCCLUSION_DWELL:
+            if self._over >= _OCCLUSION_DWELL:
                 self._over = 0
                 self.alarms.raise_("occlusion")
                 self._back_off(excess)
