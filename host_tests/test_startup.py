@@ -159,8 +159,9 @@ def test_a_full_flash_raises_history_error_and_the_records_land_when_space_retur
         ),
         tmp_path,
     )
-    assert alarm_states(trace, "history_error")[0][1] == "raised"
-    assert 20 <= alarm_states(trace, "history_error")[0][0] < 30
+    states = alarm_states(trace, "history_error")
+    assert states[0][1] == "raised" and 20 <= states[0][0] < 30
+    assert states[-1] == (60, "cleared")  # its cause went when the queue was written
     types = [r["type"] for r in trace["history"]]
     assert "bolus_start" in types and "dose" in types  # queued in RAM, written later
     seqs = [r["seq"] for r in trace["history"]]

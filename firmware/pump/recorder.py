@@ -70,7 +70,7 @@ class Recorder:
     def append(self, rtype, fields, code=0, programmed_mu=0, delivered_mu=0, aux=0):
         p = self.pump
         try:
-            return self.history.append(
+            seq = self.history.append(
                 rtype,
                 p.day * 86400 + p.tod_ms // 1000,
                 _index(SOURCES, fields.get("source", "auto")),
@@ -85,6 +85,9 @@ class Recorder:
             if not p.alarms.is_active("history_error"):
                 p.alarms.raise_("history_error")
             return e.seq  # queued with this seq, or 0 if it was lost
+        if self.history.queued == 0 and p.alarms.is_active("history_error"):
+            p.alarms.cause_gone("history_error")  # everything that waited is written
+        return seq
 
     def power_on(self, unlogged_max_mu=0, restart=False):
         """A start (code 1: a restart the pump did not choose); after a restart,
