@@ -213,3 +213,29 @@ def test_each_record_holds_the_fields_docs_history_md_gives_it(tmp_path):
     ops = [r for r in h if r["type"] == "operational"]
     assert all(r["t_s"] % 300 == 0 for r in ops)  # on the clock's 5-minute marks
     assert ops[0]["programmed_mu"] == 1000 and ops[0]["reservoir_mu"] > 0
+
+
+def test_insulin_on_board_survives_a_restart(tmp_path):
+    """A bolus given before a power cut is still on board after it (the bolus calculator
+    must not forget it), counted at no less than without the cut."""
+    events = [{"at_min": 10, "do": "bolus", "units": 4}]
+    cut = [{"at_min": 30, "do": "power_cut"}, {"at_min": 31, "do": "power_on"}]
+    steady = run_doc(doc(events, hours=2), tmp_path)
+    (tmp_path / "b").mkdir()
+    restarted = run_doc(doc(events + cut, hours=2), tmp_path / "b")
+    assert steady["final"]["iob_mu"] > 1500  # 4 U, 110 minutes on
+    assert steady["final"]["iob_mu"] <= restarted["final"]["iob_mu"] <= steady["final"]["iob_mu"] + 50
+    # a bolus cut short counts on board at everything it had programmed
+    (tmp_path / "c").mkdir()
+    mid = run_doc(
+        doc(
+            [
+                {"at_min": 10, "do": "bolus", "units": 4},
+                {"at_min": 11, "do": "power_cut"},
+                {"at_min": 12, "do": "power_on"},
+            ],
+            hours=2,
+        ),
+        tmp_path / "c",
+    )
+    assert mid["final"]["iob_mu"] >= steady["final"]["iob_mu"] - 50

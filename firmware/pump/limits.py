@@ -17,12 +17,12 @@ _DAY_BUCKET_MIN = const(5)
 class RollingTotals:
     __slots__ = ("_hour", "_day", "_minute", "hour_steps", "day_steps")
 
-    def __init__(self):
+    def __init__(self, minute=0):
         # 16-bit buckets: the rig allows at most 10 U/min at 1000 steps/U, so a five-minute
         # bucket holds at most 50000 bolus steps plus 35 U/h of basal (2917): below 65535.
         self._hour = zeros_h(_HOUR_BUCKETS)
         self._day = zeros_h(_DAY_BUCKETS)
-        self._minute = 0
+        self._minute = minute  # the monotonic minute the windows end at
         self.hour_steps = 0
         self.day_steps = 0
 

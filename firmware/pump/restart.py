@@ -8,6 +8,7 @@ so that loading this module interns no names for them.
 """
 
 from pump.compat import const
+from pump.errors import Refused
 
 _POWER_ON = const(1)
 _BOLUS_START = const(9)
@@ -17,6 +18,7 @@ _INTERRUPTED = const(12)
 _OPERATIONAL = const(15)
 _KIND_DUAL = const(2)
 _KIND_TEMP_BASAL = const(4)
+_MINUTE_MAX_MU = const(30000)  # iob.MAX_MINUTE_MU: the most one minute's bucket holds
 
 
 def unfinished_dose(h):
@@ -128,8 +130,20 @@ def restore(pump, history, now_s):
                 "duration_ms": (now_s - start.t_s) * 1000,
             },
         )
-    # the day window is 289 five-minute buckets: book everything that could fall in it
-    for t_s, mu in therapy_since(history, now_s - 86400 - 300):
-        steps = pump.rig.steps_for(mu)
+    # the day window is 289 five-minute buckets: book everything that could fall in it, at
+    # its upper bound; boluses within the insulin action time go back on board too, at their
+    # upper bound (more insulin on board makes the calculator suggest less, never more)
+    since = now_s - 86400 - 300
+    iob = pump.iob
+    for t_s, is_basal, _, upper in deliveries(history, since):
+        if t_s < since or not upper:
+            continue
+        minutes_ago = (now_s - t_s) // 60 if t_s < now_s else 0
+        steps = pump.rig.steps_for(upper)
         for totals in (pump.totals, pump.supervisor.totals):
-            totals.book_past((now_s - t_s) // 60, steps)
+            totals.book_past(minutes_ago, steps)
+        if not is_basal and minutes_ago <= iob.dia_min:
+            try:
+                iob.add(pump.minute - minutes_ago, upper if upper < _MINUTE_MAX_MU else _MINUTE_MAX_MU)
+            except Refused:
+                pass  # that minute already holds 30 U: more could not change what is safe

@@ -14,6 +14,9 @@ from pump.settings import highest, next_boundary_min, segment_at
 from pump.units import fmt_milli, fmt_u
 
 _DAY_MS = const(86400000)
+# The monotonic minute counter starts here, not at 0, so that a restart can book the last
+# day's deliveries (limits, insulin on board) at the earlier minutes they happened.
+_FIRST_MINUTE = const(2000)
 _MAX_PRIME_MU = const(30000)
 
 RUNNING = "running"
@@ -41,11 +44,11 @@ class Therapy(Engine):
         self.mode = RUNNING
         self.day = day  # days since 2000-01-01
         self.tod_ms = tod_ms  # local time of day
-        self.minute = 0  # monotonic minutes since this core started
+        self.minute = _FIRST_MINUTE  # monotonic minutes, counted on from here
         self._suspend_left_ms = 0  # 0: no automatic resume
         self.temp = None
         self.limit_hold = ""  # "hourly"/"daily" while basal is held at a limit
-        self.totals = RollingTotals()
+        self.totals = RollingTotals(_FIRST_MINUTE)
         self.iob = InsulinOnBoard(settings.dia_min, settings.peak_min)
         self._enter_segment()
         self._update_basal()
