@@ -129,7 +129,7 @@ class PowerCutRun:
             if interrupted:
                 (dose,) = interrupted
                 assert dose["programmed_mu"] == programmed
-                assert 0 <= dose["delivered_mu"] <= moved <= programmed
+                assert 0 <= dose["delivered_mu"] <= moved <= dose["delivered_max_mu"] <= programmed
                 self.interrupted += 1
             else:
                 assert moved == 0  # the cut took its start record: no step had moved

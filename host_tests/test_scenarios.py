@@ -305,8 +305,9 @@ def test_power_cut_during_a_5_u_bolus_interrupts_it_for_good(tmp_path):
     assert 2400 <= moved <= 2500
     (cut,) = [d for d in trace["doses"] if d["status"] == "interrupted"]
     assert cut["kind"] == "normal" and cut["programmed_mu"] == 5000 and cut["t_ms"] == 60 * 60000
-    # as known from the last progress record (every 0.5 U): never above what moved
-    assert moved - 500 < cut["delivered_mu"] <= moved
+    # as known from the last progress record (every 0.5 U): never above what moved, and the
+    # most that can have moved is given too
+    assert moved - 500 < cut["delivered_mu"] <= moved <= cut["delivered_max_mu"] == cut["delivered_mu"] + 500
     # nothing more of it: bolus delivery stays flat until the next bolus the person gives
     assert all(rows[m][2] == moved for m in range(62, 72))
     assert {"t_ms": 61.5 * 60000, "do": "bolus", "reason": "power: the pump is off"} in trace["rejected"]

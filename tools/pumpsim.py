@@ -189,9 +189,17 @@ def summary(trace, out=sys.stdout):
             prev = row
     w("\nDoses (%d):\n" % len(trace["doses"]))
     for d in trace["doses"]:
+        upto = " (at most %s)" % fmt_u(d["delivered_max_mu"]) if "delivered_max_mu" in d else ""
         w(
-            "  %7.1f min  %-10s %-9s programmed %s, delivered %s\n"
-            % (d["t_ms"] / 60000, d["kind"], d["status"], fmt_u(d["programmed_mu"]), fmt_u(d["delivered_mu"]))
+            "  %7.1f min  %-10s %-9s programmed %s, delivered %s%s\n"
+            % (
+                d["t_ms"] / 60000,
+                d["kind"],
+                d["status"],
+                fmt_u(d["programmed_mu"]),
+                fmt_u(d["delivered_mu"]),
+                upto,
+            )
         )
     w("Refused (%d):\n" % len(trace["rejected"]))
     for r in trace["rejected"]:

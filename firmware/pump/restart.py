@@ -18,7 +18,10 @@ _INTERRUPTED = const(12)
 _OPERATIONAL = const(15)
 _KIND_DUAL = const(2)
 _KIND_TEMP_BASAL = const(4)
-_MINUTE_MAX_MU = const(30000)  # iob.MAX_MINUTE_MU: the most one minute's bucket holds
+_MINUTE_MAX_MU = const(30000)
+_PROGRESS_MU = const(
+    500
+)  # core.py logs a bolus's progress this often  # iob.MAX_MINUTE_MU: the most one minute's bucket holds
 
 
 def unfinished_dose(h):
@@ -127,6 +130,8 @@ def restore(pump, history, now_s):
                 "status": "interrupted",
                 "programmed_mu": start.programmed_mu,
                 "delivered_mu": delivered,
+                # progress is logged every 0.5 U: what moved after the last record is unknown
+                "delivered_max_mu": min(start.programmed_mu, delivered + _PROGRESS_MU),
                 "duration_ms": (now_s - start.t_s) * 1000,
             },
         )
