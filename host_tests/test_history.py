@@ -178,7 +178,7 @@ def test_the_writers_private_numbers_are_the_format_s():
                     assert Q.__dict__[name] == int(value), name
                     seen += 1
     assert seen >= 20
-    modes, statuses, _, alarm_states, priorities = recorder.TABLES
+    modes, statuses, _, alarm_states, priorities, _ = recorder.TABLES
     assert statuses == Q.STATUS_NAMES and recorder.KINDS == Q.KIND_NAMES and modes == Q.MODE_NAMES
     assert recorder.SOURCES == Q.SOURCE_NAMES and priorities == Q.PRIORITY_NAMES
     assert len(alarm_states) == len(Q.ALARM_STATES) and statuses[4] == "stopped"

@@ -239,3 +239,12 @@ def test_insulin_on_board_survives_a_restart(tmp_path):
         tmp_path / "c",
     )
     assert mid["final"]["iob_mu"] >= steady["final"]["iob_mu"] - 50
+
+
+def test_a_refused_command_leaves_a_refused_record(tmp_path):
+    trace = run_doc(
+        doc([{"at_min": 10, "do": "bolus", "units": 9}, {"at_min": 20, "do": "resume"}]), tmp_path
+    )
+    refused = [r for r in trace["history"] if r["type"] == "refused"]
+    assert [(r["code"], r["programmed_mu"], r["source"]) for r in refused] == [(0, 9000, 1), (5, 0, 1)]
+    assert len(trace["rejected"]) == 2

@@ -290,6 +290,8 @@ class Run:
                 self._apply(action, fault, args)
             except Refused as e:
                 self.sections["rejected"].add({"t_ms": at_ms, "do": do, "reason": str(e)})
+                if self.pump and action != _FAULT:
+                    self.pump.refused(do, args.get("units") or args.get("rate_u_h") or 0)
         self._run_until(self.end_ms, row)
 
     def _run_until(self, end_ms, row):

@@ -204,6 +204,12 @@ class Pump(Therapy):
                 },
             )
 
+    def refused(self, command, requested_mu=0, source="buttons"):
+        """The shell reports a command the pump refused (its Refused was shown to the person),
+        for the history: what it was and the amount asked for."""
+        if self._recorder:
+            self._recorder.refused(command, requested_mu, source)
+
     def powered_on(self):
         """A first start: log it."""
         self._recorder.power_on()

@@ -25,6 +25,7 @@ _BOLUS_PROGRESS = const(10)
 _DOSE = const(11)
 _INTERRUPTED = const(12)
 _ALARM = const(13)
+_REFUSED = const(14)
 _OPERATIONAL = const(15)
 
 SOURCES = ("auto", "buttons", "link")
@@ -38,6 +39,7 @@ _STATUSES = const(1)
 _REASONS = const(2)
 _ALARM_STATES = const(3)
 _PRIORITIES = const(4)
+_COMMANDS = const(5)  # what a REFUSED record's code names (255: another)
 _STOPPED = const(4)  # the _STATUSES index of "stopped", for a status that table lacks
 TABLES = (
     ("running", "suspended", "stopped"),
@@ -54,6 +56,22 @@ TABLES = (
     ),
     ("raised", "acked", "silenced", "cleared"),
     ("low", "medium", "high"),
+    (
+        "bolus",
+        "cancel_bolus",
+        "temp_basal",
+        "cancel_temp_basal",
+        "suspend",
+        "resume",
+        "set_profile",
+        "calc",
+        "prime",
+        "new_reservoir",
+        "ack",
+        "silence",
+        "settings",
+        "confirm_time",
+    ),
 )
 
 
@@ -98,6 +116,10 @@ class Recorder:
     def interrupted(self, start, delivered_mu):
         """The bolus or prime whose BOLUS_START record is `start` was cut short by a reset."""
         self.append(_INTERRUPTED, {}, start.code, start.programmed_mu, delivered_mu, start.seq)
+
+    def refused(self, command, requested_mu, source):
+        """A person's (or the link's) command the pump refused."""
+        self.append(_REFUSED, {"source": source}, _index(TABLES[_COMMANDS], command, 255), requested_mu)
 
     def on_event(self, code, f):
         p = self.pump
