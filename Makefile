@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 SCENARIO ?= scenarios/day-mixed.json
 
-.PHONY: venv test sim bench lint clean
+.PHONY: venv test sim bench lint build clean
+
+BOARD ?= pico
 
 venv: $(STAMP)
 
@@ -23,6 +25,9 @@ sim: venv
 
 bench: venv
 	$(PY) tools/bench.py
+
+build: venv
+	$(PY) tools/build.py $(BOARD)
 
 lint: venv
 	$(VENV)/bin/ruff check firmware boards host_tests tools

@@ -143,6 +143,16 @@ def test_steps_per_unit_from_the_mechanism():
     assert steps_per_unit(800, 200, 16, 14500) == 242
 
 
+@pytest.mark.parametrize("name", ["pico", "esp32"])
+def test_each_board_states_the_steps_per_unit_its_mechanism_gives(name):
+    import importlib
+
+    b = importlib.import_module(name)
+    assert steps_per_unit(b.LEAD_UM, b.FULL_STEPS, b.MICROSTEPS, b.BORE_UM) == b.STEPS_PER_UNIT == 446
+    assert 20 <= b.STEPS_PER_UNIT <= 1000  # the range the rig settings accept
+    assert b.BOLUS_MU_PER_MIN * b.STEPS_PER_UNIT // 60000 < b.STEP_HZ  # a bolus keeps up
+
+
 def test_ticks_arithmetic_wraps_like_the_boards():
     assert TICKS_PERIOD == 1 << 30
     assert ticks_diff(5, TICKS_PERIOD - 5) == 10

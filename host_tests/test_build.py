@@ -1,0 +1,57 @@
+"""make build BOARD=pico|esp32: every firmware module cross-compiles for both boards, and no
+file outside boards/ holds a pin number."""
+
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("board, arch", [("pico", "armv6m"), ("esp32", "xtensawin")])
+def test_the_firmware_builds_for_each_board(tmp_path, board, arch):
+    out = tmp_path / board
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build.py"), board, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "-march=%s" % arch in proc.stdout
+    modules = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.mpy"))
+    sources = sorted("lib/%s/%s.mpy" % (p.parent.name, p.stem) for p in (ROOT / "firmware").glob("*/*.py"))
+    assert modules == sorted(sources + ["board.mpy"])
+    for path in out.rglob("*.mpy"):
+        head = path.read_bytes()[:4]
+        # MicroPython .mpy version 6, small ints of at most 31 bits as on both chips
+        assert head[:2] == b"M\x06" and head[3] <= 31, (path, head)
+
+
+def test_unknown_board_is_a_clear_error(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build.py"), "nrf52", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0 and "no board 'nrf52' (one of pico, esp32)" in proc.stderr
+
+
+PIN_USE = re.compile(r"\b(Pin|PWM|ADC|I2C|SoftI2C|RMT|StateMachine)\(\s*\d")
+
+
+def test_pin_numbers_live_only_under_boards():
+    """A pin number handed straight to a machine class anywhere but boards/ is a defect."""
+    offenders = []
+    for base in ("firmware", "tools", "host_tests"):
+        for path in (ROOT / base).rglob("*.py"):
+            if path.name == "test_build.py":
+                continue
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if PIN_USE.search(line) or re.match(r"\s*PIN_\w+\s*=\s*(const\()?\d", line):
+                    offenders.append("%s:%d: %s" % (path.relative_to(ROOT), n, line.strip()))
+    assert offenders == []
+    assert re.search(r"^PIN_STEP = const\(2\)", (ROOT / "boards" / "pico.py").read_text(), re.M)
