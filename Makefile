@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 SCENARIO ?= scenarios/day-mixed.json
 
-.PHONY: venv test sim bench lint build clean
+.PHONY: venv test sim bench lint check build clean
 
 BOARD ?= pico
 
@@ -25,6 +25,9 @@ sim: venv
 
 bench: venv
 	$(PY) tools/bench.py
+
+check: lint
+	$(PY) tools/check.py
 
 build: venv
 	$(PY) tools/build.py $(BOARD)

@@ -51,7 +51,7 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=No
     history.open()
     restart = history.next_seq > 1
     reservoir_mu = history.last_reservoir_mu if restart else fresh_reservoir_mu
-    problem = None
+    problem = settings = None
     from pump import settings_store  # start-up's alone: unloaded once the settings are read
 
     try:
@@ -62,7 +62,7 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=No
         problem = "settings: not usable (%s)" % e
     settings_store = None
     unload("pump.settings_store")
-    if problem is not None:
+    if settings is None:
         settings = Settings()  # limits at their defaults, and a basal of nothing
         settings.profiles = {"none": segments([(0, 0)])}
         settings.active_profile = "none"

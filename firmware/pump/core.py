@@ -70,8 +70,9 @@ class Pump(Therapy):
             self.emit("back_off", {"steps": backed})
         # a stopping alarm stops a running pump, and any dose in flight; a pump already
         # suspended and idle stays suspended (and cannot resume while the alarm is active)
-        if self.alarms.stops_delivery() and (self.mode == RUNNING or not self.idle()):
-            self._stop_all(self.alarms.top()[0])
+        top = self.alarms.top()
+        if top and self.alarms.stops_delivery() and (self.mode == RUNNING or not self.idle()):
+            self._stop_all(top[0])
         self._check_doses()
         self.dispatch()
 
@@ -212,7 +213,8 @@ class Pump(Therapy):
 
     def powered_on(self):
         """A first start: log it."""
-        self._recorder.power_on()
+        if self._recorder:
+            self._recorder.power_on()
 
     def restore(self, history, now_s):
         """After an unexpected restart: suspended with an alarm; an interrupted dose logged and
@@ -310,8 +312,9 @@ class Pump(Therapy):
     def resume(self, source="buttons"):
         """Resume from a suspend or a stop, once every stopping alarm is cleared and the
         time of day is trusted (basal follows it)."""
-        if self.alarms.stops_delivery() and self.mode != RUNNING:
-            raise Refused("resume", "clear the alarm first: " + self.alarms.top()[2])
+        top = self.alarms.top()
+        if top and self.alarms.stops_delivery() and self.mode != RUNNING:
+            raise Refused("resume", "clear the alarm first: " + top[2])
         if self.alarms.is_active("clock_lost"):
             raise Refused("resume", "confirm the time first")
         if self.mode == STOPPED:

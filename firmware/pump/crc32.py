@@ -18,12 +18,11 @@ try:
 except ImportError:  # a build without it
     _native = None
 
-_hi = None  # high 16 bits of the 256 table entries
-_lo = None  # low 16 bits
+_tables = None  # (high 16 bits, low 16 bits) of the 256 table entries, once built
 
 
 def _build():
-    global _hi, _lo
+    global _tables
     hi = array("H", bytearray(512))
     lo = array("H", bytearray(512))
     for i in range(256):
@@ -38,8 +37,8 @@ def _build():
                 v ^= 0x8320
         hi[i] = h
         lo[i] = v
-    _hi = hi
-    _lo = lo
+    _tables = (hi, lo)
+    return _tables
 
 
 def crc32(data, crc=0, end=None):
@@ -51,10 +50,7 @@ def crc32(data, crc=0, end=None):
 
 def pure_crc32(data, crc=0, end=None):
     """crc32() without binascii."""
-    if _hi is None:
-        _build()
-    thi = _hi
-    tlo = _lo
+    thi, tlo = _tables if _tables is not None else _build()
     h = (crc >> 16) ^ 0xFFFF
     v = (crc & 0xFFFF) ^ 0xFFFF
     for i in range(len(data) if end is None else end):

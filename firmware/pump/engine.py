@@ -86,10 +86,9 @@ class Engine:
     def _credit(self, kind, n):
         self.steps[kind] += n
         self.reservoir_steps -= n
-        if kind == BOLUS:
-            self.current_bolus.delivered_steps += n
-        elif kind == PRIME:
-            self.prime_dose.delivered_steps += n
+        dose = self.current_bolus if kind == BOLUS else self.prime_dose if kind == PRIME else None
+        if dose is not None:
+            dose.delivered_steps += n
 
     def basal_steps_owed(self):
         """Basal steps made, in flight or waiting: everything the basal channel has owed."""
@@ -156,18 +155,18 @@ class Engine:
             if dose:
                 dose.owed_steps = 0
 
-    def _allow(self, kind, steps):
+    def _allow(self, kind, steps) -> bool:
         return True
 
     def _halted(self):
         """The motor has just been stopped on purpose."""
 
-    def _gate(self, steps, therapy_steps):
+    def _gate(self, steps, therapy_steps) -> bool:
         """Start the motor on a batch (the last therapy_steps of it therapy); False if refused."""
         self.motor.move(steps)
         return True
 
-    def _basal_enabled(self):
+    def _basal_enabled(self) -> bool:
         """False keeps owed basal waiting (while suspended) instead of handing it out."""
         return True
 

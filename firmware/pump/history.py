@@ -257,7 +257,7 @@ class History:
                     t_s = rec.t_s
                     res = rec.reservoir_mu
         except OSError as e:
-            raise HistoryError("read failed", e.errno, self.queued, self.lost)
+            raise HistoryError("read failed", e.errno or 0, self.queued, self.lost)
         finally:
             f.close()
         return seq, t_s, slots, good, bad, res
@@ -435,7 +435,7 @@ class History:
         except OSError as e:
             if e.errno == _ENOENT:
                 return None
-            raise HistoryError("read failed", e.errno, self.queued, self.lost)
+            raise HistoryError("read failed", e.errno or 0, self.queued, self.lost)
 
     def _segment(self, ring, n, t_from, t_to, types):
         """The good records of segment n that match, in order (a torn tail is left unread).
@@ -461,7 +461,7 @@ class History:
                 if rec is not None:
                     yield rec
         except OSError as e:
-            raise HistoryError("read failed", e.errno, self.queued, self.lost)
+            raise HistoryError("read failed", e.errno or 0, self.queued, self.lost)
         finally:
             f.close()
 
@@ -477,21 +477,23 @@ class History:
         whose seq does not follow the one before (a duplicate left by a failed write) is
         skipped. Finish the iteration (or close() it) before appending.
         """
-        ev = op = None
+        ev = op = iter(())  # a ring the query does not need yields nothing
         if types is None or [t for t in types if t != _OPERATIONAL]:
             ev = self._ring(self._ev, t_from, t_to, types)
         if types is None or _OPERATIONAL in types:
             op = self._ring(self._op, t_from, t_to, types)
-        a = next(ev, None) if ev else None
-        b = next(op, None) if op else None
+        a = next(ev, None)
+        b = next(op, None)
         last = 0
-        while a is not None or b is not None:
-            if b is None or (a is not None and a.seq < b.seq):
+        while True:
+            if a is not None and (b is None or a.seq < b.seq):
                 rec = a
                 a = next(ev, None)
-            else:
+            elif b is not None:
                 rec = b
                 b = next(op, None)
+            else:
+                break
             if rec.seq > last:
                 last = rec.seq
                 yield rec

@@ -157,7 +157,7 @@ def load(fs):
             f.close()
     except OSError as e:
         if e.errno == _ENOENT:
-            raise SettingsError("missing", "no " + FILE, e.errno)
+            raise SettingsError("missing", "no " + FILE, _ENOENT)
         raise SettingsError("corrupt", "unreadable: flash error %d" % (e.errno or 0), e.errno or 0)
     return decode(data)
 

@@ -146,7 +146,7 @@ class Therapy(Engine):
         if t is None:
             return self.scheduled_mu_h()
         if t.percent is None:
-            return t.rate_mu_h
+            return t.rate_mu_h or 0  # a temp basal has a percent or a rate
         return self.scheduled_mu_h() * t.percent // 100
 
     def _update_basal(self):
@@ -233,7 +233,8 @@ class Therapy(Engine):
     def _end_bolus(self, status):
         b = self.current_bolus
         self.current_bolus = None
-        self.emit("dose", b.record(status, self.rig))
+        if b is not None:
+            self.emit("dose", b.record(status, self.rig))
 
     def temp_basal(self, minutes, percent=None, rate_mu_h=None, source="buttons"):
         """A temporary basal by percent of the schedule or as an absolute rate, capped (S3)."""
@@ -304,6 +305,8 @@ class Therapy(Engine):
         t = self.temp
         self.temp = None
         self._update_basal()
+        if t is None:
+            return
         self.emit(
             "dose",
             {
