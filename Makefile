@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 SCENARIO ?= scenarios/day-mixed.json
 
-.PHONY: venv test sim bench lint check build clean
+.PHONY: venv test sim bench lint check build deploy repl clean
 
 BOARD ?= pico
 
@@ -31,6 +31,12 @@ check: lint
 
 build: venv
 	$(PY) tools/build.py $(BOARD)
+
+deploy: build
+	$(PY) tools/deploy.py $(BOARD) $(if $(PORT),--port $(PORT))
+
+repl: venv
+	$(PY) tools/deploy.py $(BOARD) --repl $(if $(PORT),--port $(PORT))
 
 lint: venv
 	$(VENV)/bin/ruff check firmware boards host_tests tools

@@ -55,3 +55,20 @@ def test_pin_numbers_live_only_under_boards():
                     offenders.append("%s:%d: %s" % (path.relative_to(ROOT), n, line.strip()))
     assert offenders == []
     assert re.search(r"^PIN_STEP = const\(2\)", (ROOT / "boards" / "pico.py").read_text(), re.M)
+
+
+@pytest.mark.parametrize("board, name", [("pico", "Raspberry Pi Pico"), ("esp32", "ESP32 DevKit")])
+def test_deploy_with_no_board_attached_says_so_and_copies_nothing(board, name):
+    from serial.tools import list_ports
+
+    deploy = str(ROOT / "tools" / "deploy.py")
+    if not any(p.vid in (0x2E8A, 0x10C4, 0x1A86, 0x0403, 0x303A) for p in list_ports.comports()):
+        proc = subprocess.run([sys.executable, deploy, board], capture_output=True, text=True, timeout=60)
+        assert proc.returncode != 0 and ("no %s attached" % name) in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, deploy, board, "--port", "/dev/no-such-port"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0 and "no %s at /dev/no-such-port" % name in proc.stderr
