@@ -72,3 +72,34 @@ def test_deploy_with_no_board_attached_says_so_and_copies_nothing(board, name):
         timeout=60,
     )
     assert proc.returncode != 0 and "no %s at /dev/no-such-port" % name in proc.stderr
+
+
+@pytest.mark.parametrize("board", ["pico", "esp32"])
+def test_each_board_has_a_manifest_that_freezes_the_whole_firmware(board):
+    """Run boards/manifests/<board>/manifest.py with stand-ins for MicroPython's manifest
+    functions: every path it names exists (relative to the manifest, as the build tool reads
+    them), and it freezes the core, the drivers, the board file and its `board` shim."""
+    import importlib.util
+
+    here = ROOT / "boards" / "manifests" / board
+    frozen = []
+
+    def package(name, base_path="."):
+        path = (here / base_path / name).resolve()
+        assert (path / "__init__.py").exists(), path
+        frozen.append(name)
+
+    def module(name, base_path="."):
+        path = (here / base_path / name).resolve()
+        assert path.exists(), path
+        frozen.append(name[:-3])
+
+    included = []
+    code = (here / "manifest.py").read_text()
+    exec(code, {"include": included.append, "package": package, "module": module})
+    assert included == ["$(PORT_DIR)/boards/manifest.py"]  # the port's own frozen modules
+    assert sorted(frozen) == sorted(["pump", "hal", board, "board"])
+    spec = importlib.util.spec_from_file_location("frozen_board_" + board, here / "board.py")
+    shim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shim)
+    assert shim.BOARD == board and shim.STEPS_PER_UNIT == 446 and shim.PIN_STEP > 0
