@@ -1,9 +1,14 @@
 """Hardware interfaces the core is handed, and the MicroPython drivers behind them.
 
-The core only ever calls these methods, so a fake is any object that has them.
+The core only ever calls these methods, so a fake is any object that has them (the virtual
+rig's are in host_tests/rig.py). Every driver is handed its pins or buses (boards/<board>.py
+names them) and has deinit().
 
-Stepper (plunger motor):
-    move(steps)    start moving `steps` forward (non-blocking; pulses come from hardware)
-    steps_done()   cumulative count of pulses actually made since start (monotonic)
-    stop()         halt at once; steps_done() then tells how far it got
+motor    move(steps), steps_done(), stop(), retract(steps), steps_back(), fault_active()
+buzzer   play(pattern), stop(), self_test()                     hal/buzzer.py (PWM)
+line     force_mn(): plunger force in mN                        hal/hx711.py (load cell)
+battery  mv(): battery voltage                                  hal/battery.py (ADC)
+seat     seated(): plunger-seated switch                        hal/seat.py
+and, for the shell: buttons, poll(now_ms) -> [(name, "short"|"long"|"repeat")]
+                                                                hal/buttons.py
 """

@@ -1,0 +1,258 @@
+"""The board drivers that need no special hardware block, on fake pins, ADC and PWM: battery,
+seat switch, buzzer, buttons and the HX711 load-cell ADC."""
+
+import pytest
+
+from hal.battery import Battery
+from hal.buttons import Buttons
+from hal.buzzer import Buzzer
+from hal.hx711 import Hx711
+from hal.seat import Seat
+from pump.alarms import burst
+
+
+class Adc:
+    def __init__(self, value):
+        self.value = value
+
+    def read_u16(self):
+        return self.value
+
+
+class FakePin:
+    def __init__(self, value=1):
+        self.level = value
+        self.writes = []
+
+    def value(self, v=None):
+        if v is None:
+            return self.level
+        self.level = v
+        self.writes.append(v)
+
+
+class Pwm:
+    def __init__(self, answers=True):
+        self.hz = None
+        self.duty = None
+        self.log = []
+        self.answers = answers
+        self.closed = False
+
+    def freq(self, hz):
+        self.hz = hz
+
+    def duty_u16(self, d=None):
+        if d is None:
+            return self.duty if self.answers else 0
+        self.duty = d
+        self.log.append(d)
+
+    def deinit(self):
+        self.closed = True
+
+
+class Clock:
+    def __init__(self):
+        self.ms = 1000
+
+    def __call__(self):
+        return self.ms
+
+
+def test_battery_reads_the_divided_voltage_in_mv():
+    # 2.1 V at the pin (a 4.2 V cell through 2:1): 2100 / 3300 of full scale
+    b = Battery(Adc(2100 * 65535 // 3300), 2000)
+    assert 4196 <= b.mv() <= 4200
+    assert Battery(Adc(0), 2000).mv() == 0 and Battery(Adc(65535), 2000).mv() == 6600
+
+
+def test_seat_switch_is_debounced_and_active_low():
+    pin = FakePin(0)
+    seat = Seat(pin)
+    assert seat.seated()
+    pin.level = 1  # one bounce open
+    assert seat.seated()
+    pin.level = 0
+    assert seat.seated()
+    pin.level = 1
+    seat.seated()
+    assert not seat.seated()  # open for two readings in a row: unseated
+
+
+def test_buzzer_plays_each_priority_burst_with_its_timing():
+    clock = Clock()
+    pwm = Pwm()
+    buzzer = Buzzer(pwm, 2700, clock)
+    assert pwm.hz == 2700 and pwm.duty == 0
+    pattern, _ = burst("high")  # 3 pulses, a pause, 2 more
+    buzzer.play(pattern)
+    edges = [(0, pwm.duty)]
+    start = clock.ms
+    for _ in range(200):
+        clock.ms += 10
+        before = pwm.duty
+        buzzer.tick()
+        if pwm.duty != before:
+            edges.append((clock.ms - start, pwm.duty))
+    on = [t for t, d in edges if d]
+    assert len(on) == 5 and not buzzer.playing()
+    assert [t for t, _ in edges] == [0, 100, 200, 300, 400, 500, 900, 1000, 1100, 1200]
+
+
+def test_a_late_tick_never_lengthens_the_burst():
+    clock = Clock()
+    pwm = Pwm()
+    buzzer = Buzzer(pwm, 2700, clock)
+    buzzer.play(burst("medium")[0])  # 3 x 200 ms with 200 ms gaps: 1 s
+    clock.ms += 2000
+    buzzer.tick()
+    assert pwm.duty == 0 and not buzzer.playing()
+
+
+def test_buzzer_self_test_and_stop():
+    clock = Clock()
+    assert Buzzer(Pwm(), 2700, clock).self_test()
+    assert not Buzzer(Pwm(answers=False), 2700, clock).self_test()
+    pwm = Pwm()
+    b = Buzzer(pwm, 2700, clock)
+    b.play(b"\x14\x14\x14")
+    b.stop()
+    assert pwm.duty == 0 and not b.playing()
+    b.deinit()
+    assert pwm.closed
+
+
+def press(buttons, pins, name, ms, step=10, t0=0):
+    """Hold `name` for ms, then release; the events seen, with their times."""
+    seen = []
+    t = t0
+    pins[name].level = 0
+    while t < t0 + ms:
+        seen += [(t, e) for e in buttons.poll(t)]
+        t += step
+    pins[name].level = 1
+    for _ in range(5):
+        seen += [(t, e) for e in buttons.poll(t)]
+        t += step
+    return seen, t
+
+
+@pytest.fixture
+def keys():
+    pins = {name: FakePin(1) for name in ("UP", "DOWN", "OK", "BACK")}
+    buttons = Buttons(pins)
+    buttons.poll(0)
+    return pins, buttons
+
+
+def test_a_short_press_is_one_short_event_on_release(keys):
+    pins, buttons = keys
+    seen, _ = press(buttons, pins, "OK", 200, t0=10)
+    assert [e for _, e in seen] == [("OK", "short")]
+
+
+def test_a_held_button_gives_one_long_then_repeats(keys):
+    pins, buttons = keys
+    seen, _ = press(buttons, pins, "UP", 1300, t0=10)
+    kinds = [e for _, e in seen]
+    assert kinds[0] == ("UP", "long") and set(kinds[1:]) == {("UP", "repeat")}
+    assert 2 <= len(kinds) - 1 <= 4  # 1300 ms held: long at 800, repeats every 150 ms
+    assert ("UP", "short") not in kinds
+
+
+def test_bounces_and_glitches_make_no_press(keys):
+    pins, buttons = keys
+    t = 10
+    for level in (0, 1, 0, 1, 0, 1):  # 10 ms bounces
+        pins["OK"].level = level
+        assert buttons.poll(t) == []
+        t += 10
+    pins["BACK"].level = 0  # a 15 ms glitch: shorter than the debounce
+    buttons.poll(t)
+    buttons.poll(t + 15)
+    pins["BACK"].level = 1
+    for k in range(5):
+        assert buttons.poll(t + 20 + 10 * k) == []
+
+
+def test_a_button_held_at_start_up_is_not_a_press(keys):
+    pins = {name: FakePin(1) for name in ("UP", "DOWN", "OK", "BACK")}
+    pins["OK"].level = 0
+    buttons = Buttons(pins)
+    buttons.poll(0)
+    assert buttons.pressed("OK")
+    pins["OK"].level = 1
+    events = []
+    for t in range(10, 200, 10):
+        events += buttons.poll(t)
+    assert ("OK", "short") not in events or events == [("OK", "short")]
+
+
+class Hx711Chip:
+    """The HX711's side of its two wires: DATA low when a conversion is ready; on each CLOCK
+    rising edge the next bit (most significant first) appears on DATA; the 25th edge ends
+    the read, and DATA goes high until the next conversion."""
+
+    def __init__(self):
+        self.samples = []
+        self.bits = None  # the conversion being read out
+        self.n = 0  # rising edges of this read so far
+        self.clock_level = 0
+        self.pulses = 0
+
+    def data(self):
+        if self.bits is not None:
+            return self.bits[self.n - 1] if 1 <= self.n <= 24 else 1
+        return 0 if self.samples else 1
+
+    def clock(self, v):
+        if v == 1 and self.clock_level == 0:
+            self.pulses += 1
+            if self.bits is None:
+                if self.samples:
+                    value = self.samples.pop(0) & 0xFFFFFF
+                    self.bits = [(value >> (23 - i)) & 1 for i in range(24)]
+                    self.n = 1
+            else:
+                self.n += 1
+                if self.n > 24:
+                    self.bits = None
+                    self.n = 0
+        self.clock_level = v
+
+
+class ChipData:
+    def __init__(self, chip):
+        self.chip = chip
+
+    def value(self):
+        return self.chip.data()
+
+
+class ChipClock:
+    def __init__(self, chip):
+        self.chip = chip
+
+    def value(self, v=None):
+        if v is not None:
+            self.chip.clock(v)
+        return self.chip.clock_level
+
+
+def test_hx711_reads_signed_counts_tares_and_gives_millinewtons():
+    chip = Hx711Chip()
+    irq = []
+    cell = Hx711(
+        ChipData(chip), ChipClock(chip), 214000, lambda: irq.append("off"), lambda s: irq.append("on")
+    )
+    chip.samples = [1000, 1002, 998, 1000]
+    cell.tare(samples=4)
+    assert cell.force_mn() == 0  # nothing ready: the last reading
+    chip.samples = [1000 + 214 * 160]  # 160 mN above the tare
+    assert cell.force_mn() == 160
+    chip.samples = [-5]
+    assert cell.read_raw() == -5  # two's complement
+    assert irq[:2] == ["off", "on"] and chip.pulses == 25 * 6
+    cell.deinit()
+    assert chip.clock_level == 1  # powered down
