@@ -256,3 +256,59 @@ def test_hx711_reads_signed_counts_tares_and_gives_millinewtons():
     assert irq[:2] == ["off", "on"] and chip.pulses == 25 * 6
     cell.deinit()
     assert chip.clock_level == 1  # powered down
+
+
+class I2c:
+    """A bus with an SSD1306 on it: records commands and frames; can be made to fail."""
+
+    def __init__(self, addr=0x3C):
+        self.addr = addr
+        self.commands = []
+        self.frames = []
+        self.fail = 0
+
+    def _check(self, addr):
+        if self.fail:
+            self.fail -= 1
+            raise OSError(19, "ENODEV")
+        if addr != self.addr:
+            raise OSError(19, "ENODEV")
+
+    def writeto(self, addr, data):
+        self._check(addr)
+        assert data[0] == 0x00 and len(data) == 2  # one command byte at a time
+        self.commands.append(data[1])
+
+    def writevto(self, addr, parts):
+        self._check(addr)
+        assert parts[0] == b"\x40"
+        self.frames.append(bytes(parts[1]))
+
+
+def test_the_oled_is_set_up_and_shows_whole_frames():
+    from hal.ssd1306 import BUFFER_BYTES, Ssd1306
+
+    bus = I2c()
+    oled = Ssd1306(bus)
+    assert bus.commands[0] == 0xAE and bus.commands[-1] == 0xAF and 0x8D in bus.commands
+    frame = bytearray(BUFFER_BYTES)
+    frame[0] = 0xFF
+    assert oled.show(frame) and bus.frames == [bytes(frame)]
+    assert bus.commands[-6:] == [0x21, 0, 127, 0x22, 0, 7]
+    assert oled.errors == 0
+
+
+def test_an_i2c_error_is_reported_never_raised_and_the_panel_recovers():
+    from hal.ssd1306 import BUFFER_BYTES, Ssd1306
+
+    bus = I2c()
+    bus.fail = 2  # no panel at start-up, nor at the first frame
+    oled = Ssd1306(bus)
+    assert oled.errors == 1 and oled.last_error == 19
+    frame = bytes(BUFFER_BYTES)
+    assert not oled.show(frame)  # still failing: counted, not raised
+    assert oled.show(frame) and oled.show(frame)  # the bus answers again: set up, then shown
+    assert bus.commands.count(0xAE) >= 1 and len(bus.frames) == 2
+    bus.fail = 1
+    assert not oled.show(frame) and oled.errors == 3
+    oled.deinit()

@@ -11,4 +11,5 @@ battery  mv(): battery voltage                                  hal/battery.py (
 seat     seated(): plunger-seated switch                        hal/seat.py
 and, for the shell: buttons, poll(now_ms) -> [(name, "short"|"long"|"repeat")]
                                                                 hal/buttons.py
+                    display, show(frame) -> False on an I2C error   hal/ssd1306.py
 """
