@@ -312,3 +312,54 @@ def test_an_i2c_error_is_reported_never_raised_and_the_panel_recovers():
     bus.fail = 1
     assert not oled.show(frame) and oled.errors == 3
     oled.deinit()
+
+
+def stepper(clock, fault_level=1):
+    import importlib
+    import sys
+
+    import fake_rp2
+
+    fake_rp2.install(clock)
+    sys.modules.pop("hal.stepper_rp2", None)
+    mod = importlib.import_module("hal.stepper_rp2")
+    enable, direction, fault = FakePin(1), FakePin(0), FakePin(fault_level)
+    motor = mod.StepperPio(0, FakePin(0), direction, enable, fault, 400)
+    return motor, enable, direction, fault
+
+
+def test_the_pio_stepper_counts_the_pulses_the_state_machine_made():
+    clock = Clock()
+    motor, enable, direction, _ = stepper(clock)
+    assert enable.level == 1 and motor.steps_done() == 0
+    motor.move(100)
+    assert enable.level == 0 and direction.level == 1 and motor.busy()
+    clock.ms += 100  # 400 Hz: 40 pulses
+    assert motor.steps_done() == 40
+    clock.ms += 1000
+    assert motor.steps_done() == 100 and not motor.busy()
+    motor.move(50)
+    clock.ms += 50
+    motor.stop()  # stopped after 20 pulses: exactly those count, now and later
+    assert enable.level == 1 and motor.steps_done() == 120
+    clock.ms += 1000
+    assert motor.steps_done() == 120
+    motor.retract(10)
+    assert direction.level == 0
+    clock.ms += 1000
+    assert motor.steps_back() == 10 and motor.steps_done() == 120
+    with pytest.raises(ValueError):
+        motor.move(0)
+
+
+def test_the_pio_stepper_reports_a_stall_and_the_fault_line():
+    clock = Clock()
+    motor, _, _, fault = stepper(clock)
+    motor.move(100)
+    motor._sm.stall_at = 30
+    clock.ms += 1000
+    assert motor.steps_done() == 30 and motor.busy()  # asked 100, made 30: the supervisor sees it
+    assert not motor.fault_active()
+    fault.level = 0  # DRV8825 nFAULT pulled low
+    assert motor.fault_active()
+    motor.deinit()

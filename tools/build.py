@@ -23,6 +23,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOARDS = ("pico", "esp32")
 PACKAGES = ("pump", "hal")  # under firmware/
+CHIP = {"pico": "rp2", "esp32": "esp32"}  # hal/*_<chip>.py drivers go to that chip's boards only
 
 
 def tool(name):
@@ -60,7 +61,8 @@ def build(board, out):
     for package in PACKAGES:
         base = os.path.join(ROOT, "firmware", package)
         for name in sorted(os.listdir(base)):
-            if name.endswith(".py"):
+            foreign = [c for c in CHIP.values() if c != CHIP[board] and name.endswith("_%s.py" % c)]
+            if name.endswith(".py") and not foreign:
                 dst = os.path.join(out, "lib", package, name[:-3] + ".mpy")
                 module = package + "." + name[:-3] if name != "__init__.py" else package
                 written.append((dst, compile_one(mpy_cross, arch, os.path.join(base, name), dst, module)))

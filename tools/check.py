@@ -17,6 +17,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv", "bin")
 STDLIB = "micropython-stdlib-stubs==1.29.0.post2"
+CHIP = {"pico": "rp2", "esp32": "esp32"}  # hal/*_<chip>.py drivers are that chip's alone
 STUBS = {
     "pico": ("micropython-rp2-rpi-pico-stubs==1.29.0.post1", STDLIB),
     "esp32": ("micropython-esp32-stubs==1.29.0.post1", STDLIB),
@@ -41,8 +42,15 @@ def stubs_for(board):
 
 def check(board):
     stubs = stubs_for(board)
+    others = [
+        "../firmware/hal/" + name
+        for name in sorted(os.listdir(os.path.join(ROOT, "firmware", "hal")))
+        for chip in CHIP.values()
+        if chip != CHIP[board] and name.endswith("_%s.py" % chip)
+    ]
     config = {
         "include": ["../firmware", "../boards/%s.py" % board],
+        "exclude": others,
         "typeshedPath": os.path.relpath(stubs, os.path.join(ROOT, "build")),
         "stubPath": os.path.relpath(stubs, os.path.join(ROOT, "build")),
         "extraPaths": ["../firmware", "../boards"],
