@@ -363,3 +363,62 @@ def test_the_pio_stepper_reports_a_stall_and_the_fault_line():
     fault.level = 0  # DRV8825 nFAULT pulled low
     assert motor.fault_active()
     motor.deinit()
+
+
+def rmt_stepper(clock):
+    import importlib
+    import sys
+
+    import fake_esp32
+
+    fake_esp32.install(clock)
+    sys.modules.pop("hal.stepper_esp32", None)
+    mod = importlib.import_module("hal.stepper_esp32")
+    step, enable, direction, fault = FakePin(0), FakePin(1), FakePin(0), FakePin(1)
+    motor = mod.StepperRmt(0, step, direction, enable, fault, 400)
+    return motor, fake_esp32.LINES[id(step)], enable, direction
+
+
+def run(motor, clock, ms):
+    for _ in range(ms // 5):  # the delivery task polls every 5 ms
+        clock.ms += 5
+        motor.poll()
+
+
+def test_the_rmt_stepper_sends_chunks_and_counts_with_the_pulse_counter():
+    clock = Clock()
+    motor, line, enable, direction = rmt_stepper(clock)
+    motor.move(100)  # 4 chunks of at most 32 at 400 Hz: 250 ms
+    assert enable.level == 0 and direction.level == 1
+    run(motor, clock, 100)
+    assert 38 <= motor.steps_done() <= 41
+    run(motor, clock, 300)
+    assert motor.steps_done() == 100 and not motor.busy()
+    assert [n for _, n, _ in line.chunks] == [32, 32, 32, 4]
+    motor.move(50)
+    run(motor, clock, 50)
+    made = motor.steps_done()
+    motor.stop()
+    assert enable.level == 1 and motor.steps_done() == made and 100 < made < 150
+    run(motor, clock, 500)
+    assert motor.steps_done() == made  # stopped: not one pulse more
+    motor.retract(10)
+    run(motor, clock, 100)
+    assert direction.level == 0 and motor.steps_back() == 10 and motor.steps_done() == made
+    with pytest.raises(ValueError):
+        motor.move(40000)
+
+
+def test_a_late_poll_slows_a_move_but_never_changes_its_count():
+    clock = Clock()
+    motor, line, _, _ = rmt_stepper(clock)
+    motor.move(64)
+    clock.ms += 500  # Python busy for half a second: only the first chunk went out
+    assert motor.steps_done() == 32  # the next chunk goes out only now
+    run(motor, clock, 300)
+    assert motor.steps_done() == 64
+    motor.move(20)
+    line.stall_at = 6  # the plunger jams after 6 pulses of this move
+    run(motor, clock, 200)
+    assert motor.steps_done() == 70 and motor.busy()  # asked 20, made 6: the supervisor sees it
+    motor.deinit()

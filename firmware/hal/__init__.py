@@ -7,6 +7,7 @@ names them) and has deinit(). A driver named *_rp2.py or *_esp32.py is that chip
 
 motor    move(steps), steps_done(), stop(), retract(steps), steps_back(), fault_active()
                                                                 hal/stepper_rp2.py (PIO)
+                                                                hal/stepper_esp32.py (RMT + PCNT)
 buzzer   play(pattern), stop(), self_test()                     hal/buzzer.py (PWM)
 line     force_mn(): plunger force in mN                        hal/hx711.py (load cell)
 battery  mv(): battery voltage                                  hal/battery.py (ADC)
