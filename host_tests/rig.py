@@ -5,6 +5,7 @@ same trace on both. Fault injection is part of the API: a stepper can stall (pul
 arriving) or report a driver fault.
 """
 
+from hal.storage import Flash
 from pump.compat import TICKS_PERIOD
 
 
@@ -152,15 +153,14 @@ def run_until(pump, clock, end_ms, on_minute=None):
             on_minute(target // 60000)
 
 
-class DirFlash:
-    """The pump's filesystem interface over a directory of the host, for long simulations.
+class DirFlash(Flash):
+    """The board's flash (hal/storage.py) over a directory of the host, for long simulations.
 
     Data goes to the host's files, not the interpreter's heap, so a month of history fits a
-    64 KB MicroPython heap. Writes are durable once flushed, renames atomic: LittleFS's
-    promises. `full` makes every write fail with ENOSPC, as a full LittleFS does; corrupt()
-    flips a byte of a file, as a worn-out block might. The torn writes and failing blocks of
-    a power cut are the business of host_tests/fakeflash.py, which the history and settings
-    tests use.
+    small MicroPython heap. `full` makes every write fail with ENOSPC, as a full LittleFS does;
+    corrupt() flips a byte of a file, as a worn-out block might. The torn writes and failing
+    blocks of a power cut are the business of host_tests/fakeflash.py, which the history and
+    settings tests use.
     """
 
     full = False
@@ -168,6 +168,7 @@ class DirFlash:
     def __init__(self, path, fresh=True):
         import os
 
+        super().__init__(path)
         self._os = os
         self._dir = path
         try:
@@ -180,7 +181,7 @@ class DirFlash:
     def open(self, path, mode):
         if self.full and mode[0] in "wa":
             raise OSError(28, "no space left on the flash")  # ENOSPC
-        return open(self._dir + "/" + path, mode)
+        return super().open(path, mode)
 
     def corrupt(self, path, offset):
         """Invert the byte at offset (from the end when negative) of a file."""
@@ -190,23 +191,6 @@ class DirFlash:
             b = f.read(1)
             f.seek(offset % size)
             f.write(bytes([b[0] ^ 0xFF]))
-
-    def rename(self, src, dst):
-        self._os.rename(self._dir + "/" + src, self._dir + "/" + dst)
-
-    def remove(self, path):
-        self._os.remove(self._dir + "/" + path)
-
-    def listdir(self):
-        """The names, one at a time where the interpreter can (MicroPython's ilistdir), so
-        listing a directory of history segments never holds all their names at once."""
-        ilistdir = getattr(self._os, "ilistdir", None)
-        if ilistdir is None:
-            return self._os.listdir(self._dir)
-        return (entry[0] for entry in ilistdir(self._dir))
-
-    def size(self, path):
-        return self._os.stat(self._dir + "/" + path)[6]
 
     def wipe(self):
         for name in self._os.listdir(self._dir):

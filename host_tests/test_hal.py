@@ -422,3 +422,31 @@ def test_a_late_poll_slows_a_move_but_never_changes_its_count():
     run(motor, clock, 200)
     assert motor.steps_done() == 70 and motor.busy()  # asked 20, made 6: the supervisor sees it
     motor.deinit()
+
+
+def test_the_flash_driver_holds_the_history_and_the_settings_file(tmp_path):
+    from hal.storage import Flash
+    from pump import settings_store
+    from pump.history import History
+    from pump.settings import Settings, segments
+    from pump.settings_user import settings_to_record
+
+    flash = Flash(str(tmp_path))
+    history = History(flash)
+    history.open()
+    seqs = [history.append(15, 820800000 + 300 * i, delivered_mu=80) for i in range(5)]
+    s = Settings()
+    s.profiles = {"flat": segments([(0, 1000)])}
+    s.active_profile = "flat"
+    record = settings_to_record(s)
+    settings_store.save(flash, record)
+    again = History(Flash(str(tmp_path) + "/"))  # a root given with its slash is the same
+    again.open()
+    assert [r.seq for r in again.records()] == seqs and again.next_seq == 6
+    assert settings_store.load(flash) == settings_store.load(Flash(str(tmp_path)))
+    assert sorted(flash.listdir()) == ["h_op_000000.bin", "settings.json"]
+    assert flash.size("h_op_000000.bin") == 5 * 32 and flash.free_bytes() > 0
+    flash.rename("settings.json", "old.json")
+    flash.remove("old.json")
+    assert "settings.json" not in list(flash.listdir())
+    flash.deinit()

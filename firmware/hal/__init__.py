@@ -15,4 +15,5 @@ seat     seated(): plunger-seated switch                        hal/seat.py
 and, for the shell: buttons, poll(now_ms) -> [(name, "short"|"long"|"repeat")]
                                                                 hal/buttons.py
                     display, show(frame) -> False on an I2C error   hal/ssd1306.py
+                    flash, open/rename/remove/listdir/size          hal/storage.py (LittleFS)
 """
