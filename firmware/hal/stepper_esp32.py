@@ -16,30 +16,22 @@ the largest prime, 30 U, is 13,380).
 
 import esp32
 
+from hal.stepper import Stepper
+
 _CHUNK = 32  # pulses a write: 64 durations, a 0.5 KB tuple at most
 
 
-class StepperRmt:
+class StepperRmt(Stepper):
+    MAX_MOVE = 32767  # the pulse counter's range
+
     def __init__(self, channel, step, direction, enable, fault, step_hz, fault_active_low=True, pcnt_unit=0):
+        super().__init__(direction, enable, fault, fault_active_low)
         half_us = 500000 // step_hz
         self._pair = (half_us, half_us)  # high, low: one pulse at step_hz
         self._rmt = esp32.RMT(channel, pin=step, resolution_hz=1000000, idle_level=False)
         self._pcnt = esp32.PCNT(pcnt_unit, pin=step, rising=esp32.PCNT.INCREMENT, filter=10)
         self._pcnt.start()
-        self._dir = direction
-        self._enable = enable
-        self._fault = fault
-        self._fault_level = 0 if fault_active_low else 1
-        self._done = 0  # forward pulses of the moves that are over
-        self._back = 0
-        self._asked = 0  # pulses the current move asked for; 0 when none
-        self._queued = 0  # of them, handed to the RMT so far
-        self._forward = True
-        enable.value(1)
-
-    def _made(self):
-        made = self._pcnt.value() if self._asked else 0
-        return made if made < self._asked else self._asked
+        self._queued = 0  # pulses of the current move handed to the RMT so far
 
     def poll(self):
         """Queue the next chunk when the RMT has sent the last one."""
@@ -50,54 +42,19 @@ class StepperRmt:
             self._queued += n
             self._rmt.write_pulses(self._pair * n, True)
 
-    def _start(self, steps, forward):
-        self._finish()
-        self._forward = forward
-        self._dir.value(1 if forward else 0)
-        self._enable.value(0)
+    def _launch(self, steps):
         self._pcnt.value(0)
-        self._asked = steps
         self._queued = 0
         self.poll()
 
-    def _finish(self):
-        if self._asked:
-            self._rmt.active(False)
-            made = self._made()
-            if self._forward:
-                self._done += made
-            else:
-                self._back += made
-            self._asked = 0
-
-    def move(self, steps):
-        if not 0 < steps <= 32767:
-            raise ValueError("a move is 1..32767 pulses")
-        self._start(steps, True)
-
-    def retract(self, steps):
-        self._start(steps, False)
-
-    def busy(self):
-        self.poll()
-        return bool(self._asked) and self._made() < self._asked
-
-    def steps_done(self):
-        self.poll()
-        return self._done + (self._made() if self._forward else 0)
-
-    def steps_back(self):
-        return self._back + (0 if self._forward else self._made())
-
-    def stop(self):
+    def _halt(self):
         self._rmt.active(False)
-        self._enable.value(1)
-        self._finish()
+        self._queued = self._asked  # nothing more goes out for this move
 
-    def fault_active(self):
-        return self._fault.value() == self._fault_level
+    def _pulses(self):
+        return self._pcnt.value()
 
     def deinit(self):
-        self.stop()
+        super().deinit()
         self._rmt.deinit()
         self._pcnt.deinit()

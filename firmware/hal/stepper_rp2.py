@@ -16,6 +16,8 @@ high, a 16-cycle low including the loop's jump), so the state machine runs at 32
 import rp2
 from micropython import const
 
+from hal.stepper import Stepper
+
 try:
     from typing import TYPE_CHECKING
 except ImportError:  # MicroPython: the PIO assembler's names exist only inside asm_pio
@@ -37,76 +39,24 @@ def _pulses():
     jmp(x_dec, "pulse")
 
 
-class StepperPio:
+class StepperPio(Stepper):
     def __init__(self, sm_id, step, direction, enable, fault, step_hz, fault_active_low=True):
+        super().__init__(direction, enable, fault, fault_active_low)
         self._sm = rp2.StateMachine(sm_id, _pulses, freq=step_hz * _CYCLES, set_base=step)
-        self._dir = direction
-        self._enable = enable
-        self._fault = fault
-        self._fault_level = 0 if fault_active_low else 1
-        self._done = 0  # forward pulses of the moves that are over
-        self._back = 0  # reverse pulses, all moves
-        self._asked = 0  # pulses the current move asked for; 0 when none
-        self._forward = True
-        enable.value(1)  # outputs off until a move
 
-    def _made(self):
-        """Pulses the current move has made (exact: read from the state machine)."""
-        if not self._asked:
-            return 0
+    def _launch(self, steps):
+        sm = self._sm
+        sm.restart()
+        sm.active(1)
+        sm.put(steps)
+
+    def _halt(self):
+        self._sm.active(0)
+
+    def _pulses(self):
+        """Read X from the state machine (an injected instruction runs stopped or not)."""
         sm = self._sm
         sm.exec("mov(isr, x)")
         sm.exec("push(noblock)")
         x = sm.get()
-        made = self._asked - 1 - x if x != 0xFFFFFFFF else self._asked
-        return made if made < self._asked else self._asked
-
-    def _start(self, steps, forward):
-        self._finish()
-        self._forward = forward
-        self._dir.value(1 if forward else 0)
-        self._enable.value(0)
-        self._asked = steps
-        self._sm.restart()
-        self._sm.active(1)
-        self._sm.put(steps)
-
-    def _finish(self):
-        """Book the current move's pulses and leave the machine stopped."""
-        if self._asked:
-            made = self._made()
-            if self._forward:
-                self._done += made
-            else:
-                self._back += made
-            self._asked = 0
-        self._sm.active(0)
-
-    def move(self, steps):
-        if steps <= 0:
-            raise ValueError("move needs a positive step count")
-        self._start(steps, True)
-
-    def retract(self, steps):
-        """Back the plunger off `steps` pulses (after stopping any move)."""
-        self._start(steps, False)
-
-    def busy(self):
-        return bool(self._asked) and self._made() < self._asked
-
-    def steps_done(self):
-        return self._done + (self._made() if self._forward else 0)
-
-    def steps_back(self):
-        return self._back + (0 if self._forward else self._made())
-
-    def stop(self):
-        self._sm.active(0)
-        self._enable.value(1)
-        self._finish()
-
-    def fault_active(self):
-        return self._fault.value() == self._fault_level
-
-    def deinit(self):
-        self.stop()
+        return self._asked - 1 - x if x != 0xFFFFFFFF else self._asked
