@@ -62,5 +62,8 @@ PIN_HX711_DATA = const(4)
 PIN_HX711_CLOCK = const(16)
 HX711_COUNTS_PER_N = const(214000)  # as boards/pico.py: calibrate each cell
 
+# ------------------------------------------------------------------ watchdog
+WDT_MS = const(5000)  # no feed for 5 s resets the board (the RP2040 allows at most 8.3 s)
+
 # ------------------------------------------------------------------ storage
 FLASH_ROOT = "/"  # LittleFS on the 4 MB flash's vfs partition

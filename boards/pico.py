@@ -65,5 +65,8 @@ PIN_HX711_CLOCK = const(21)
 # 2**23 x 5 / 20 / 9.81 = 213,800 counts per newton; calibrate each cell (docs/hardware.md)
 HX711_COUNTS_PER_N = const(214000)
 
+# ------------------------------------------------------------------ watchdog
+WDT_MS = const(5000)  # no feed for 5 s resets the board (the RP2040 allows at most 8.3 s)
+
 # ------------------------------------------------------------------ storage
 FLASH_ROOT = "/"  # LittleFS on the Pico's 2 MB flash (1.4 MB free for files)

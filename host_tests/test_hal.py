@@ -450,3 +450,57 @@ def test_the_flash_driver_holds_the_history_and_the_settings_file(tmp_path):
     flash.remove("old.json")
     assert "settings.json" not in list(flash.listdir())
     flash.deinit()
+
+
+def test_the_clock_converts_rtc_dates_to_the_core_s_day_numbers_and_back():
+    import datetime
+
+    from hal.clock import Clock, civil_from_days, days_from_civil
+
+    epoch = datetime.date(2000, 1, 1)
+    for date in (
+        datetime.date(2000, 1, 1),
+        datetime.date(2000, 2, 29),
+        datetime.date(2000, 3, 1),
+        datetime.date(2026, 11, 22),
+        datetime.date(2028, 12, 31),
+        datetime.date(2099, 12, 31),
+    ):
+        n = (date - epoch).days
+        assert days_from_civil(date.year, date.month, date.day) == n
+        assert civil_from_days(n) == (date.year, date.month, date.day)
+
+    class Rtc:
+        value = (2026, 3, 10, 1, 7, 30, 15, 0)
+
+        def datetime(self, v=None):
+            if v is None:
+                return self.value
+            self.value = v
+
+    rtc = Rtc()
+    clock = Clock(rtc)
+    day, tod_ms = clock.now()
+    assert day == (datetime.date(2026, 3, 10) - epoch).days and tod_ms == (7 * 3600 + 30 * 60 + 15) * 1000
+    clock.set(day + 1, 23 * 3600000 + 59 * 60000)
+    assert rtc.value == (2026, 3, 11, 2, 23, 59, 0, 0)  # 11 March 2026 is a Wednesday (2)
+
+
+def test_the_watchdog_is_fed_only_when_every_task_has_checked_in():
+    from hal.watchdog import Watchdog
+
+    class Wdt:
+        fed = 0
+
+        def feed(self):
+            self.fed += 1
+
+    wdt = Wdt()
+    dog = Watchdog(wdt, ("delivery", "buttons", "display"))
+    dog.alive("delivery")
+    dog.alive("buttons")
+    assert not dog.feed() and wdt.fed == 0  # the display task is stuck
+    dog.alive("display")
+    assert dog.feed() and wdt.fed == 1
+    assert not dog.feed()  # nobody checked in again
+    dog.deinit()

@@ -16,4 +16,6 @@ and, for the shell: buttons, poll(now_ms) -> [(name, "short"|"long"|"repeat")]
                                                                 hal/buttons.py
                     display, show(frame) -> False on an I2C error   hal/ssd1306.py
                     flash, open/rename/remove/listdir/size          hal/storage.py (LittleFS)
+                    clock, now() -> (day, tod_ms), set(day, tod_ms)  hal/clock.py (RTC)
+                    watchdog, alive(task), feed()                    hal/watchdog.py (WDT)
 """
