@@ -5,6 +5,8 @@ same trace on both. Fault injection is part of the API: a stepper can stall (pul
 arriving) or report a driver fault.
 """
 
+import os
+
 from hal.storage import Flash
 from pump.compat import TICKS_PERIOD
 
@@ -166,17 +168,13 @@ class DirFlash(Flash):
     full = False
 
     def __init__(self, path, fresh=True):
-        import os
-
         super().__init__(path)
-        self._os = os
-        self._dir = path
         try:
             os.mkdir(path)
         except OSError:
             if fresh:
-                for name in os.listdir(path):
-                    os.remove(path + "/" + name)
+                for name in list(self.listdir()):
+                    self.remove(name)
 
     def open(self, path, mode):
         if self.full and mode[0] in "wa":
@@ -185,7 +183,7 @@ class DirFlash(Flash):
 
     def corrupt(self, path, offset):
         """Invert the byte at offset (from the end when negative) of a file."""
-        with open(self._dir + "/" + path, "r+b") as f:
+        with open(self._path(path), "r+b") as f:
             size = self.size(path)
             f.seek(offset % size)
             b = f.read(1)
@@ -193,6 +191,6 @@ class DirFlash(Flash):
             f.write(bytes([b[0] ^ 0xFF]))
 
     def wipe(self):
-        for name in self._os.listdir(self._dir):
-            self._os.remove(self._dir + "/" + name)
-        self._os.rmdir(self._dir)
+        for name in list(self.listdir()):
+            self.remove(name)
+        os.rmdir(self._root)

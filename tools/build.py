@@ -26,6 +26,11 @@ PACKAGES = ("pump", "hal")  # under firmware/
 CHIP = {"pico": "rp2", "esp32": "esp32"}  # hal/*_<chip>.py drivers go to that chip's boards only
 
 
+def foreign(board, name):
+    """True for a driver file written for another board's chip (hal/*_<chip>.py)."""
+    return any(c != CHIP[board] and name.endswith("_%s.py" % c) for c in CHIP.values())
+
+
 def tool(name):
     path = os.path.join(ROOT, ".venv", "bin", name)
     if not os.path.exists(path):
@@ -61,8 +66,7 @@ def build(board, out):
     for package in PACKAGES:
         base = os.path.join(ROOT, "firmware", package)
         for name in sorted(os.listdir(base)):
-            foreign = [c for c in CHIP.values() if c != CHIP[board] and name.endswith("_%s.py" % c)]
-            if name.endswith(".py") and not foreign:
+            if name.endswith(".py") and not foreign(board, name):
                 dst = os.path.join(out, "lib", package, name[:-3] + ".mpy")
                 module = package + "." + name[:-3] if name != "__init__.py" else package
                 written.append((dst, compile_one(mpy_cross, arch, os.path.join(base, name), dst, module)))

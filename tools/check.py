@@ -14,10 +14,11 @@ import os
 import subprocess
 import sys
 
+from build import foreign  # tools/build.py: which drivers belong to which board
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv", "bin")
 STDLIB = "micropython-stdlib-stubs==1.29.0.post2"
-CHIP = {"pico": "rp2", "esp32": "esp32"}  # hal/*_<chip>.py drivers are that chip's alone
 STUBS = {
     "pico": ("micropython-rp2-rpi-pico-stubs==1.29.0.post1", STDLIB),
     "esp32": ("micropython-esp32-stubs==1.29.0.post1", STDLIB),
@@ -42,12 +43,8 @@ def stubs_for(board):
 
 def check(board):
     stubs = stubs_for(board)
-    others = [
-        "../firmware/hal/" + name
-        for name in sorted(os.listdir(os.path.join(ROOT, "firmware", "hal")))
-        for chip in CHIP.values()
-        if chip != CHIP[board] and name.endswith("_%s.py" % chip)
-    ]
+    hal = sorted(os.listdir(os.path.join(ROOT, "firmware", "hal")))
+    others = ["../firmware/hal/" + name for name in hal if foreign(board, name)]
     config = {
         "include": ["../firmware", "../boards/%s.py" % board],
         "exclude": others,

@@ -222,7 +222,7 @@ class Pump(Therapy):
         history is the open History the pump was made with; now_s the clock's time in s."""
         from pump.restart import restore
 
-        restore(self, history, now_s)
+        restore(self, history, now_s, _PROGRESS_MU)  # progress is logged every _PROGRESS_MU
         restore = None
         unload("pump.restart")  # a restart's work is done
         self.halt(keep_basal=False)

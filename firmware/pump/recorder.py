@@ -84,6 +84,7 @@ class Recorder:
         self.history = history
         self.pump = pump
         self._start_seq = 0  # seq of the running bolus's BOLUS_START, for its progress records
+        self._failing = False  # a write failed and history_error was raised: records wait
 
     def append(self, rtype, fields, code=0, programmed_mu=0, delivered_mu=0, aux=0):
         p = self.pump
@@ -100,10 +101,12 @@ class Recorder:
                 aux,
             )
         except HistoryError as e:
-            if not p.alarms.is_active("history_error"):
+            if not self._failing:
+                self._failing = True
                 p.alarms.raise_("history_error")
             return e.seq  # queued with this seq, or 0 if it was lost
-        if self.history.queued == 0 and p.alarms.is_active("history_error"):
+        if self._failing and self.history.queued == 0:
+            self._failing = False
             p.alarms.cause_gone("history_error")  # everything that waited is written
         return seq
 

@@ -18,10 +18,6 @@ _INTERRUPTED = const(12)
 _OPERATIONAL = const(15)
 _KIND_DUAL = const(2)
 _KIND_TEMP_BASAL = const(4)
-_MINUTE_MAX_MU = const(30000)
-_PROGRESS_MU = const(
-    500
-)  # core.py logs a bolus's progress this often  # iob.MAX_MINUTE_MU: the most one minute's bucket holds
 
 
 def unfinished_dose(h):
@@ -108,10 +104,11 @@ def _pos(n):
     return n if n > 0 else 0
 
 
-def restore(pump, history, now_s):
+def restore(pump, history, now_s, progress_mu):
     """Log the power-on and a dose the reset cut short, and book the last day's therapy
     into both rolling-limit windows (the therapy's and the supervisor's)."""
-    from pump.recorder import KINDS, SOURCES  # the pump's own, loaded already
+    from pump.iob import MAX_MINUTE_MU  # the pump's own modules, loaded already
+    from pump.recorder import KINDS, SOURCES
 
     rec = pump._recorder
     # basal after the last operational record went unrecorded, and the record in flight at
@@ -131,7 +128,7 @@ def restore(pump, history, now_s):
                 "programmed_mu": start.programmed_mu,
                 "delivered_mu": delivered,
                 # progress is logged every 0.5 U: what moved after the last record is unknown
-                "delivered_max_mu": min(start.programmed_mu, delivered + _PROGRESS_MU),
+                "delivered_max_mu": min(start.programmed_mu, delivered + progress_mu),
                 "duration_ms": (now_s - start.t_s) * 1000,
             },
         )
@@ -149,6 +146,6 @@ def restore(pump, history, now_s):
             totals.book_past(minutes_ago, steps)
         if not is_basal and minutes_ago <= iob.dia_min:
             try:
-                iob.add(pump.minute - minutes_ago, upper if upper < _MINUTE_MAX_MU else _MINUTE_MAX_MU)
+                iob.add(pump.minute - minutes_ago, upper if upper < MAX_MINUTE_MU else MAX_MINUTE_MU)
             except Refused:
                 pass  # that minute already holds 30 U: more could not change what is safe
