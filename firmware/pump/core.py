@@ -140,16 +140,23 @@ class Pump(Therapy):
             self._ops_count += 1
             if self._ops_count % 2 == 0 and self.idle():  # every 10 minutes: 6 an hour
                 self.supervisor.self_check(self.steps[0] + self.steps[1] + self.steps[2], self.tod_ms)
+            # Basal owed when a record counts it can be dropped by a stop before it is made,
+            # so the count can go down. A record never holds a negative amount: the shortfall
+            # is kept back and taken off the next records. Until then the records overstate
+            # basal by those steps (a step or two), never understate it, so what is rebuilt
+            # from them after a reset (limits, insulin on board) errs on the safe side.
             basal = self.basal_steps_owed()
+            since = basal - self._ops_basal_steps
             self.emit(
                 "operational",
                 {
                     "rate_mu_h": self.basal.num_mu,
-                    "basal_mu": self.rig.mu_for(basal - self._ops_basal_steps),
+                    "basal_mu": self.rig.mu_for(since) if since > 0 else 0,
                     "iob_mu": self.iob_mu(),
                 },
             )
-            self._ops_basal_steps = basal
+            if since >= 0:
+                self._ops_basal_steps = basal
 
     # --------------------------------------------------------- safety hooks
 
@@ -210,6 +217,13 @@ class Pump(Therapy):
         for the history: what it was and the amount asked for."""
         if self._recorder:
             self._recorder.refused(command, requested_mu, source)
+
+    def firmware_error(self, where, text):
+        """The shell's last-chance handler: an exception escaped task `where` (a small number,
+        docs/history.md). The motor is already stopped; this leaves it in the history."""
+        self.halt()
+        if self._recorder:
+            self._recorder.firmware_error(where, text)
 
     def powered_on(self):
         """A first start: log it."""
