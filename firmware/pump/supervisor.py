@@ -19,6 +19,7 @@ from pump.limits import RollingTotals
 
 _OCCLUSION_MN = const(160)  # 0.08 bar on the 20 mm^2 plunger: 0.24 U pushed at 30 uL/bar
 _OCCLUSION_DWELL = const(3)  # readings in a row, each after the motor moved
+_SETTLE_MS = const(250)  # after a back-off ends, before the force may call for another
 _STALL_MS = const(2000)  # asked-for pulses still missing this long after they were due
 _BATTERY_LOW_MV = const(3550)
 _BATTERY_CRITICAL_MV = const(3350)
@@ -46,7 +47,8 @@ class Supervisor:
         self._bolus_ms = 0
         self._baseline_x8 = -1  # the open-line force, in eighths of a mN
         self._over = 0
-        self.backed_off_steps = 0
+        self._back_seen = hw.motor.steps_back()  # reverse pulses already booked to the reservoir
+        self._settle_ms = 0  # a back-off's retract, then the line's settling, still to come
 
     # --------------------------------------------------------------- the gate
 
@@ -106,6 +108,8 @@ class Supervisor:
             self._ms_in_minute %= 60000
             self.totals.advance_to(self._minute)
         made = self._count()
+        if self._settle_ms > 0 and not motor.busy():
+            self._settle_ms -= dt_ms
         self._late_ms = self._late_ms + dt_ms if self._asked and not made else 0
         if self.in_bolus:
             self._bolus_ms += dt_ms
@@ -137,8 +141,10 @@ class Supervisor:
         if self.alarms.is_active("occlusion"):
             if excess < _OCCLUSION_MN // 4:
                 self.alarms.cause_gone("occlusion")  # backing off relieved the line
-            else:
-                self._back_off(excess)  # not relieved yet: back off by what is left
+            elif self._settle_ms <= 0:
+                # not relieved yet, and the last retract is over and the force sensor has
+                # had time to see its effect: back off by what is left
+                self._back_off(excess)
             return
         if excess >= _OCCLUSION_MN:
             self._over += 1
@@ -155,8 +161,7 @@ class Supervisor:
         self.hw.motor.stop()
         self._asked = self._asked_prime = 0
         self.hw.motor.retract(steps)
-        self.backed_off_steps += steps
-        self.reservoir_steps += steps
+        self._settle_ms = _SETTLE_MS
 
     def _count(self):
         """Book the pulses made since the last look; raise if they were never asked for."""
@@ -199,9 +204,13 @@ class Supervisor:
             self.alarms.cause_gone("delivery_mismatch")
 
     def take_backed_off(self):
-        """Steps retracted since the last call (the volume is back in the syringe)."""
-        steps = self.backed_off_steps
-        self.backed_off_steps = 0
+        """Steps retracted since the last call (the volume is back in the syringe): the
+        reverse pulses the motor has made, not the ones asked for, since a retract takes
+        time and may be cut short."""
+        back = self.hw.motor.steps_back()
+        steps = back - self._back_seen
+        self._back_seen = back
+        self.reservoir_steps += steps
         return steps
 
     def _check_reservoir(self):
