@@ -39,6 +39,7 @@ ALARM = const(13)
 REFUSED = const(14)
 OPERATIONAL = const(15)
 LOST = const(16)  # written by the history itself: records it had to drop
+FIRMWARE_ERROR = const(17)
 TYPE_NAMES = (
     "?",
     "power_on",
@@ -57,6 +58,7 @@ TYPE_NAMES = (
     "refused",
     "operational",
     "lost",
+    "firmware_error",
 )
 
 SOURCE_AUTO = const(0)

@@ -27,6 +27,7 @@ _INTERRUPTED = const(12)
 _ALARM = const(13)
 _REFUSED = const(14)
 _OPERATIONAL = const(15)
+_FIRMWARE_ERROR = const(17)  # (16 is the history's own LOST)
 
 SOURCES = ("auto", "buttons", "link")
 KINDS = ("normal", "extended", "dual", "prime", "temp_basal")
@@ -119,6 +120,11 @@ class Recorder:
     def interrupted(self, start, delivered_mu):
         """The bolus or prime whose BOLUS_START record is `start` was cut short by a reset."""
         self.append(_INTERRUPTED, {}, start.code, start.programmed_mu, delivered_mu, start.seq)
+
+    def firmware_error(self, where, text):
+        """The shell's last-chance handler caught an exception in task `where` (a small
+        number); aux holds the CRC-32 of its text, which the shell also keeps in a file."""
+        self.append(_FIRMWARE_ERROR, {}, where, aux=crc32(text.encode()))
 
     def refused(self, command, requested_mu, source):
         """A person's (or the link's) command the pump refused."""
