@@ -31,10 +31,12 @@ PIN_DIR = const(26)
 PIN_ENABLE = const(27)  # active low
 PIN_FAULT = const(34)  # input only: 10k pull-up to 3.3 V on the board
 FAULT_ACTIVE_LOW = True
+FAULT_PULL_UP = False  # GPIO 34-39 have no internal pulls: the 10k on the board
 RMT_CHANNEL = const(0)
 
 # ------------------------------------------------------------------ plunger switch
 PIN_SEATED = const(35)  # input only: 10k pull-up; the switch closes to ground when seated
+SEAT_PULL_UP = False
 
 # ------------------------------------------------------------------ buttons (to ground)
 PIN_UP = const(32)

@@ -31,10 +31,12 @@ PIN_DIR = const(3)
 PIN_ENABLE = const(4)  # active low: high disables the driver's outputs
 PIN_FAULT = const(5)  # DRV8825 nFAULT / TMC2209 DIAG: low (DRV8825) = fault; pulled up
 FAULT_ACTIVE_LOW = True
+FAULT_PULL_UP = True  # the RP2040's internal pull-up
 PIO_SM = const(0)  # state machine 0 of PIO block 0 generates and counts the pulses
 
 # ------------------------------------------------------------------ plunger switch
 PIN_SEATED = const(6)  # microswitch closed (to ground) while the plunger carriage is seated
+SEAT_PULL_UP = True
 
 # ------------------------------------------------------------------ buttons (to ground)
 PIN_UP = const(10)

@@ -143,7 +143,7 @@ def test_steps_per_unit_from_the_mechanism():
     assert steps_per_unit(800, 200, 16, 14500) == 242
 
 
-@pytest.mark.parametrize("name", ["pico", "esp32"])
+@pytest.mark.parametrize("name", ["pico", "esp32_devkit"])
 def test_each_board_states_the_steps_per_unit_its_mechanism_gives(name):
     import importlib
 

@@ -4,8 +4,8 @@
     python tools/build.py pico|esp32 [--out DIR]      (make build BOARD=pico)
 
 Layout (the board's filesystem root):
-    lib/pump/*.mpy   the core          lib/hal/*.mpy   the drivers
-    board.mpy        boards/<board>.py, the wiring and mechanism constants
+    lib/pump/*.mpy   the core    lib/hal/*.mpy   the drivers    lib/shell/*.mpy  the tasks
+    board.mpy        boards/<board file>.py (FILES), the wiring and mechanism constants
     main.py          the shell, as source (tiny, and editable on the board), when it exists
 
 Every module is compiled with mpy-cross for the board's architecture (boards/<board>.py
@@ -22,8 +22,15 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOARDS = ("pico", "esp32")
-PACKAGES = ("pump", "hal")  # under firmware/
+PACKAGES = ("pump", "hal", "shell")  # under firmware/
 CHIP = {"pico": "rp2", "esp32": "esp32"}  # hal/*_<chip>.py drivers go to that chip's boards only
+# boards/<file>.py of each board: not esp32.py, which would shadow MicroPython's own esp32
+# module wherever the board's file is importable under its own name (a frozen image)
+FILES = {"pico": "pico", "esp32": "esp32_devkit"}
+
+
+def board_file(board):
+    return os.path.join(ROOT, "boards", FILES[board] + ".py")
 
 
 def foreign(board, name):
@@ -39,11 +46,11 @@ def tool(name):
 
 
 def board_arch(board):
-    with open(os.path.join(ROOT, "boards", board + ".py")) as f:
+    with open(board_file(board)) as f:
         for line in f:
             if line.startswith("MPY_ARCH = "):
                 return line.split('"')[1]
-    sys.exit("build: boards/%s.py has no MPY_ARCH" % board)
+    sys.exit("build: %s has no MPY_ARCH" % os.path.relpath(board_file(board), ROOT))
 
 
 def compile_one(mpy_cross, arch, src, dst, module):
@@ -71,9 +78,7 @@ def build(board, out):
                 module = package + "." + name[:-3] if name != "__init__.py" else package
                 written.append((dst, compile_one(mpy_cross, arch, os.path.join(base, name), dst, module)))
     dst = os.path.join(out, "board.mpy")
-    written.append(
-        (dst, compile_one(mpy_cross, arch, os.path.join(ROOT, "boards", board + ".py"), dst, "board"))
-    )
+    written.append((dst, compile_one(mpy_cross, arch, board_file(board), dst, "board")))
     main = os.path.join(ROOT, "firmware", "main.py")
     if os.path.exists(main):
         shutil.copy(main, os.path.join(out, "main.py"))

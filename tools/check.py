@@ -5,7 +5,7 @@
 
 For each board, installs the pinned stub packages (once) into build/stubs/<board>/, writes a
 pyright configuration that uses them in place of CPython's standard library, and runs pyright
-on firmware/ and boards/<board>.py. Exits non-zero if any board has an error. No file in the
+on firmware/ and the board's file in boards/. Exits non-zero if any board has an error. No file in the
 tree turns a check off; a line that needs it says so with a narrow, named pyright ignore.
 """
 
@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 
-from build import foreign  # tools/build.py: which drivers belong to which board
+from build import FILES, foreign  # tools/build.py: the board files, which drivers go where
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv", "bin")
@@ -45,12 +45,17 @@ def check(board):
     stubs = stubs_for(board)
     hal = sorted(os.listdir(os.path.join(ROOT, "firmware", "hal")))
     others = ["../firmware/hal/" + name for name in hal if foreign(board, name)]
+    # the firmware imports its board as `board` (tools/build.py installs boards/<board>.py so)
+    alias = os.path.join(ROOT, "build", "board-" + board)
+    os.makedirs(alias, exist_ok=True)
+    with open(os.path.join(alias, "board.pyi"), "w") as f:
+        f.write("from %s import *  # noqa: F403\n" % FILES[board])
     config = {
-        "include": ["../firmware", "../boards/%s.py" % board],
+        "include": ["../firmware", "../boards/%s.py" % FILES[board]],
         "exclude": others,
         "typeshedPath": os.path.relpath(stubs, os.path.join(ROOT, "build")),
         "stubPath": os.path.relpath(stubs, os.path.join(ROOT, "build")),
-        "extraPaths": ["../firmware", "../boards"],
+        "extraPaths": ["../firmware", "../boards", "board-" + board],
         "pythonVersion": "3.11",
         "typeCheckingMode": "standard",
         "reportMissingModuleSource": "none",

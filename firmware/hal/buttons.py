@@ -59,6 +59,14 @@ class Buttons:
         self._started = True
         return events
 
+    def idle(self):
+        """True once every button is up and has read up for the debounce time: nothing more
+        can come until the next press (the shell then stops polling until a pin interrupt)."""
+        for i in range(len(self._pins)):
+            if self._down[i] or self._raw[i]:
+                return False
+        return self._started
+
     def pressed(self, name):
         """True while the button is (debounced) down."""
         return bool(self._down[self._names.index(name)])

@@ -4,6 +4,7 @@ manager's bursts without blocking.
     buzzer = Buzzer(machine.PWM(machine.Pin(board.PIN_BUZZER)), board.BUZZER_HZ, time.ticks_ms)
     buzzer.play(pattern)   # starts at once, replacing any burst still playing
     buzzer.tick()          # the shell's buzzer task calls this every 10 ms or so
+    buzzer.wake = event.set   # called by play(): the shell's task sleeps until a burst starts
 
 A pattern is bytes of alternating on and off durations in 10 ms units, starting and ending
 with a tone (pump/alarms.py). tick() switches the tone at each edge that has come due, so a
@@ -24,6 +25,7 @@ class Buzzer:
         self._pattern = b""
         self._i = 0  # index of the current interval in the pattern
         self._edge_ms = 0  # when the current interval ends
+        self.wake = None
 
     def play(self, pattern):
         self._pattern = pattern
@@ -32,8 +34,15 @@ class Buzzer:
         if pattern:
             self._pwm.duty_u16(_DUTY_ON)
             self._edge_ms += pattern[0] * 10
+            if self.wake:
+                self.wake()
         else:
             self._pwm.duty_u16(0)
+
+    def sound(self):
+        """A steady tone until stop(): the last-chance handler's, when nothing else runs."""
+        self._pattern = b""
+        self._pwm.duty_u16(_DUTY_ON)
 
     def stop(self):
         self._pattern = b""

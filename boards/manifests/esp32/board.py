@@ -1,3 +1,3 @@
-"""The board module of a frozen esp32 image: boards/esp32.py under the name the firmware imports."""
+"""The board module of a frozen esp32 image: boards/esp32_devkit.py under the name the firmware imports."""
 
-from esp32 import *  # noqa: F403
+from esp32_devkit import *  # noqa: F403

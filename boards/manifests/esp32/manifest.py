@@ -5,9 +5,10 @@
 #   make BOARD=ESP32_GENERIC FROZEN_MANIFEST=$PWD/<this repository>/boards/manifests/esp32/manifest.py
 #
 # Paths are relative to this file. The firmware imports its board as `board`; the frozen
-# image gets boards/esp32.py as `esp32` and the one-line board.py beside this file.
+# image gets boards/esp32_devkit.py as `esp32_devkit` and the one-line board.py beside this file.
 include("$(PORT_DIR)/boards/manifest.py")
 package("pump", base_path="../../../firmware")
 package("hal", base_path="../../../firmware")
-module("esp32.py", base_path="../..")
+package("shell", base_path="../../../firmware")
+module("esp32_devkit.py", base_path="../..")
 module("board.py")

@@ -9,5 +9,6 @@
 include("$(PORT_DIR)/boards/manifest.py")
 package("pump", base_path="../../../firmware")
 package("hal", base_path="../../../firmware")
+package("shell", base_path="../../../firmware")
 module("pico.py", base_path="../..")
 module("board.py")
