@@ -280,11 +280,14 @@ def test_fault_events_are_checked(tmp_path):
 
 
 def test_the_runs_action_and_fault_numbers_are_the_plans():
-    """tools/simrun.py keeps the plan's action and fault numbers as private constants (no
-    interned names in the pump's process); each must be its name's place in tools/scenario.py."""
+    """tools/actions.py and tools/simrun.py keep the plan's action and fault numbers as private
+    constants (no interned names in the pump's process); each must be its name's place in
+    tools/scenario.py."""
     import re
 
-    text = pathlib.Path(simrun.__file__).read_text()
+    import actions
+
+    text = pathlib.Path(simrun.__file__).read_text() + pathlib.Path(actions.__file__).read_text()
     numbers = dict(re.findall(r"^_([A-Z_]+) = const\((\d+)\)", text, re.M))
     numbers.pop("CLOCK_KEPT_MS")
     assert len(numbers) == len(scenario.ACTIONS) + len(scenario.FAULTS)

@@ -13,35 +13,20 @@ trace (the pump's process never holds the code that analyses its history).
 
 import json
 import os
-import sys
+
+from actions import apply, is_fault
 
 from jsonout import write_json
 from pump.boot import start
 from pump.compat import const, unload
 from pump.engine import BASAL, BOLUS, PRIME
 from pump.errors import Refused
-from pump.settings import Rig, Settings
+from pump.settings import Rig
 from rig import DirFlash, Hardware, VirtualClock, run_until
 
-# Actions and faults by their places in tools/scenario.py's ACTIONS and FAULTS, as the plan
-# gives them (a test checks they agree): numbers, so this process interns no names for them.
-_BOLUS = const(0)
-_CANCEL_BOLUS = const(1)
-_TEMP_BASAL = const(2)
-_CANCEL_TEMP_BASAL = const(3)
-_SUSPEND = const(4)
-_RESUME = const(5)
-_SET_PROFILE = const(6)
-_CALC = const(7)
-_PRIME = const(8)
-_NEW_RESERVOIR = const(9)
-_FAULT = const(10)
-_ACK = const(11)
-_SILENCE = const(12)
-_POWER_CUT = const(13)
-_POWER_ON = const(14)
-_SETTINGS = const(15)
-_CONFIRM_TIME = const(16)
+# Faults by their places in tools/scenario.py's FAULTS, as the plan gives them (the actions'
+# are tools/actions.py's; a test checks they agree): numbers, so this process interns no
+# names for them.
 _OCCLUSION = const(0)
 _CLEAR_OCCLUSION = const(1)
 _MOTOR_FAULT = const(2)
@@ -99,24 +84,6 @@ def read_plan(lines):
     return header, events()
 
 
-def _missing(modules):
-    """The modules of `modules` with no file on sys.path: the self test's firmware check."""
-    gone = []
-    for name in modules:
-        rel = "/" + name.replace(".", "/")
-        found = False
-        for base in sys.path:
-            for ext in (".mpy", ".py"):
-                try:
-                    os.stat(base + rel + ext)
-                    found = True
-                except OSError:
-                    pass
-        if not found:
-            gone.append(name)
-    return gone
-
-
 class Run:
     """One run of a plan (see read_plan), writing the trace to trace_path."""
 
@@ -172,52 +139,7 @@ class Run:
             self.sections["events"].add(fields)
 
     def _apply(self, action, fault, args):
-        p = self.pump
-        a = args.get
-        if action == _FAULT:
-            self._fault(fault, a("mv"))
-            return
-        if action == _POWER_ON or p is None:
-            if p is not None:
-                raise Refused("power_on", "the pump is already on")
-            if action != _POWER_ON:
-                raise Refused("power", "the pump is off")
-            self.pump = self._boot(0)
-            return
-        if action == _POWER_CUT:
-            self._power_cut()
-            return
-        p.key_pressed()  # every other scenario action is done on the pump's buttons
-        if action == _ACK:
-            p.ack()
-        elif action == _SILENCE:
-            p.silence(a("minutes", 30))
-        elif action == _BOLUS:
-            ext = a("extended_min", 0)
-            p.bolus(a("units"), a("now_pct", 0 if ext else 100), ext)
-        elif action == _CANCEL_BOLUS:
-            p.cancel_bolus()
-        elif action == _TEMP_BASAL:
-            p.temp_basal(a("minutes"), a("percent"), a("rate_u_h"))
-        elif action == _CANCEL_TEMP_BASAL:
-            p.cancel_temp_basal()
-        elif action == _SUSPEND:
-            p.suspend(a("minutes", 0))
-        elif action == _RESUME:
-            p.resume()
-        elif action == _SET_PROFILE:
-            p.set_profile(a("name"))
-        elif action == _CALC:
-            p.calc(a("carbs_g"), a("bg_mgdl"), a("deliver"))
-        elif action == _PRIME:
-            p.prime(a("units"))
-        elif action == _NEW_RESERVOIR:
-            p.new_reservoir(a("units"))
-        elif action == _SETTINGS:
-            record = a("settings")
-            p.confirm_settings(Settings.from_record(record), lambda: self._save_settings(record))
-        elif action == _CONFIRM_TIME:
-            p.confirm_time(p.day, p.tod_ms)
+        apply(self, action, fault, args)
 
     def _save_settings(self, record):
         from pump import settings_store
@@ -290,7 +212,7 @@ class Run:
                 self._apply(action, fault, args)
             except Refused as e:
                 self.sections["rejected"].add({"t_ms": at_ms, "do": do, "reason": str(e)})
-                if self.pump and action != _FAULT:
+                if self.pump and not is_fault(action):
                     self.pump.refused(do, args.get("units") or args.get("rate_u_h") or 0)
         self._run_until(self.end_ms, row)
 
