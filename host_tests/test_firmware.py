@@ -1,0 +1,178 @@
+"""The whole firmware, as built for the Pico (build/pico/, .mpy for the RP2040), booted by its
+own firmware/main.py inside the MicroPython unix port with a 128 KB heap, on the virtual rig
+behind stand-in machine, rp2 and time modules (host_tests/upy/, tools/fwsim.py): the asyncio
+shell, the drivers (PIO stepper, HX711 bit by bit, SSD1306 over I2C, PWM buzzer, buttons on
+pin interrupts, watchdog) and the core together, for a simulated day and more.
+
+Each run is checked against the CPython simulator running the same scenario on the same
+mechanism (tools/pumpsim.py), which ticks the core exactly when it asks: the board's shell
+ticks it on its own schedule, through real drivers, so a step either way at a cancel or an
+alarm is expected; more is a defect."""
+
+import json
+
+import fwsim
+import pumpsim
+import pytest
+
+from pump.engine import BASAL, BOLUS, PRIME
+
+STEP_MU = 3  # one motor step on the Pico rig: 1000 / 446 = 2.24 mU
+
+
+def load(name):
+    with open(fwsim.ROOT + "/scenarios/" + name) as f:
+        return json.load(f)
+
+
+def simulated(name, tmp_path):
+    """The CPython simulator's trace of scenarios/<name> on the Pico's mechanism."""
+    doc = fwsim.board_doc(load(name), "pico")
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    trace = tmp_path / (name + ".trace")
+    pumpsim.run_cpython(str(path), str(trace))
+    return json.loads(trace.read_text())
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("day")
+    return fwsim.run(fwsim.ROOT + "/scenarios/day-mixed.json", "pico", "128K"), simulated(
+        "day-mixed.json", tmp
+    )
+
+
+@pytest.fixture(scope="module")
+def occlusion(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("occlusion")
+    return fwsim.run(fwsim.ROOT + "/scenarios/occlusion.json", "pico", "128K"), simulated(
+        "occlusion.json", tmp
+    )
+
+
+SKIP = ("operational", "bolus_progress")
+
+
+def therapy_records(history):
+    """Record types and codes, without the five-minute operational records and a bolus's
+    progress records (a step more or less can cross a 0.5 U mark)."""
+    return [(r[0], r[1]) for r in history if r[0] not in SKIP]
+
+
+def sim_records(trace):
+    return [(r["type"], r["code"]) for r in trace["history"] if r["type"] not in SKIP]
+
+
+def test_a_day_of_the_whole_firmware_delivers_what_the_simulator_does(day):
+    fw, sim = day
+    assert fw["end"] == "end" and fw["end_ms"] == 24 * 3600000, fw["console"]
+    row = sim["minutes"][-1]
+    for kind in (BASAL, BOLUS, PRIME):
+        assert abs(fw["delivered_mu"][kind] - row[1 + kind]) <= STEP_MU, kind
+    assert fw["delivered_mu"][BASAL] > 23000 and fw["delivered_mu"][BOLUS] > 11000
+    assert abs(fw["steps"] - row[4]) <= 1
+    # every pulse the PIO counted reached the plunger, forward
+    assert fw["plunger"] == [fw["steps"], 0]
+    assert abs(fw["reservoir_mu"] - sim["final"]["reservoir_mu"]) <= STEP_MU
+    assert fw["mode"] == sim["final"]["state"] == "running"
+    assert fw["rejected"] == [] and sim["rejected"] == []
+    assert therapy_records(fw["history"]) == sim_records(sim)
+    assert abs(len(fw["history"]) - len(sim["history"])) <= 1
+
+
+def test_the_shell_keeps_every_task_alive_and_the_watchdog_fed(day):
+    fw, _ = day
+    assert fw["watchdog_feeds"] >= 24 * 3600 - 10  # once a second, all day
+    steps = fw["task_steps"]
+    assert steps["delivery"] >= 24 * 3600 and steps["display"] >= 24 * 3600
+    assert steps["buzzer"] > 0  # the day's alarms sounded (temp basal ended, suspend reminder)
+    assert fw["tones"] > 0
+    assert fw["hx711_reads"] > 1000  # the force sensor was read, bit by bit, while the motor moved
+    assert all(us > 0 for task, us in fw["worst_us"].items() if task in ("delivery", "display", "watchdog"))
+
+
+def test_the_home_screen_is_drawn_on_the_oled(day):
+    fw, _ = day
+    rows = fw["first_lines"]
+    assert rows[0].startswith("00:00") and rows[1] == "RUNNING"
+    assert rows[2] == "Basal 0.90 U/h" and rows[4] == "Res   250.0 U"
+    # the frame the panel got over I2C is exactly those lines in framebuf's font
+    assert fw["first_frame_matches"] and fw["first_frame_lit"] > 50
+    assert fw["frames"] > 30
+
+
+def test_the_firmware_runs_in_a_128k_heap_and_reports_what_it_used(day):
+    fw, _ = day
+    assert fw["heap_total"] <= 128 * 1024 + 1024
+    assert fw["heap_before"] < fw["heap_started"] <= fw["peak_live"] <= fw["peak_alloc"] <= fw["heap_total"]
+
+
+def test_an_occlusion_is_found_through_the_load_cell_and_acknowledged_on_the_ok_button(occlusion):
+    fw, sim = occlusion
+    assert fw["end"] == "end", fw["console"]
+    alarms = [(r[1], r[4] & 0xFF) for r in fw["history"] if r[0] == "alarm"]
+    raised_occlusion = [a for a in alarms if a == (0, 0)]
+    acked_occlusion = [a for a in alarms if a == (0, 1)]
+    assert len(raised_occlusion) == 2 and len(acked_occlusion) == 2
+    assert therapy_records(fw["history"]) == sim_records(sim)
+    # found a little later than the simulator's instant sensor: the HX711 converts 10 times a second
+    row = sim["minutes"][-1]
+    assert 0 <= fw["delivered_mu"][BOLUS] - row[1 + BOLUS] <= 150
+    # the plunger backed off; the reservoir books the pulses the motor made back, not the
+    # ones asked for, so the count still adds up
+    fwd, back = fw["plunger"]
+    assert back > 0
+    made_mu = (fwd - back) * 1000 // 446
+    assert abs((150000 - made_mu) - fw["reservoir_mu"]) <= STEP_MU
+    assert abs(fw["reservoir_mu"] - sim["final"]["reservoir_mu"]) <= 300
+    assert fw["mode"] == sim["final"]["state"] == "running"
+
+
+def test_an_exception_in_a_task_stops_the_motor_is_recorded_and_the_watchdog_resets(tmp_path):
+    doc = load("day-mixed.json")
+    doc["hours"] = 2
+    # a 3 U bolus takes 90 s; half a minute in, a key wakes the screen, whose first frame
+    # meets the display bus failing in a way its driver does not expect
+    doc["events"] = [{"at_min": 30, "do": "bolus", "units": 3.0}, {"at_min": 30.5, "do": "ack"}]
+    path = tmp_path / "crash.json"
+    path.write_text(json.dumps(doc))
+    fw = fwsim.run(str(path), "pico", "128K", crash_at_min=30)
+    assert fw["end"] == "watchdog", fw["console"]
+    # the watchdog (5 s) reset the board within 5 s of the first frame after the key
+    assert 30.5 * 60000 < fw["end_ms"] <= 30.5 * 60000 + 1000 + 5000 + 200
+    last = fw["history"][-1]
+    assert last[0] == "firmware_error" and last[1] == 3  # in the display task
+    assert "RuntimeError" in fw["error_txt"] and "display" in fw["error_txt"]
+    assert "RuntimeError" in fw["console"]
+    # the motor stopped: the bolus was cut short, nothing moved after the crash
+    assert 0 < fw["delivered_mu"][BOLUS] < 3000 - 50
+    assert fw["plunger"][0] == fw["steps"]
+
+
+def test_a_power_cut_scenario_is_refused_with_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(load("power-cut.json")))
+    with pytest.raises(SystemExit) as e:
+        fwsim.run(str(path), "pico", "128K")
+    assert "power_cut is not for a run of the board's firmware" in str(e.value)
+
+
+def test_the_bench_self_test_passes_on_a_good_rig_and_names_what_fails():
+    # the buttons check starts after the clock's 1.1 s and the motor's 2 x 1.1 s
+    every = [(name, 5000 + i * 1000) for i, name in enumerate(("UP", "DOWN", "OK", "BACK"))]
+    ok, out = fwsim.bench_tool("selftest", every)
+    assert ok and out.rstrip().endswith("SELFTEST PASS"), out
+    assert "446 of 446 steps forward, 446 back" in out and "test frame shown" in out
+    ok, out = fwsim.bench_tool("selftest", [every[0], every[2]])
+    assert not ok and out.rstrip().endswith("SELFTEST FAIL: buttons"), out
+    assert "not pressed: DOWN BACK" in out
+
+
+def test_the_bench_demo_primes_then_delivers_1_u_through_the_core():
+    # OK at 30 s stops the 2 U prime (60 s at 2 U/min) early; OK at 40 s starts the bolus
+    ok, out = fwsim.bench_tool("benchdemo", [("OK", 30000), ("OK", 40000)])
+    assert ok, out
+    assert "bolus 1.000 U: 446 steps counted by the motor's hardware = 10.000 uL" in out
+    primed = int(out.split("primed ")[1].split()[0])
+    assert 0 < primed < 892  # stopped before the whole 2 U
