@@ -1,8 +1,9 @@
-"""The whole firmware, as built for the Pico (build/pico/, .mpy for the RP2040), booted by its
-own firmware/main.py inside the MicroPython unix port with a 128 KB heap, on the virtual rig
-behind stand-in machine, rp2 and time modules (host_tests/upy/, tools/fwsim.py): the asyncio
-shell, the drivers (PIO stepper, HX711 bit by bit, SSD1306 over I2C, PWM buzzer, buttons on
-pin interrupts, watchdog) and the core together, for a simulated day and more.
+"""The whole firmware, as built for the Pico (build/pico/, .mpy for the RP2040) and the ESP32,
+booted by its own firmware/main.py inside the MicroPython unix port with a 128 KB heap, on the
+virtual rig behind stand-in machine, rp2, esp32 and time modules (host_tests/upy/,
+tools/fwsim.py): the asyncio shell, the drivers (PIO or RMT stepper, HX711 bit by bit, SSD1306
+over I2C, PWM buzzer, buttons on pin interrupts, watchdog) and the core together, for a
+simulated day and more.
 
 Each run is checked against the CPython simulator running the same scenario on the same
 mechanism (tools/pumpsim.py), which ticks the core exactly when it asks: the board's shell
@@ -79,6 +80,20 @@ def test_a_day_of_the_whole_firmware_delivers_what_the_simulator_does(day):
     assert fw["rejected"] == [] and sim["rejected"] == []
     assert therapy_records(fw["history"]) == sim_records(sim)
     assert abs(len(fw["history"]) - len(sim["history"])) <= 1
+
+
+def test_the_esp32_build_delivers_the_same_day_through_its_rmt_and_pulse_counter(day):
+    """The ESP32 rig has the Pico's mechanism; its driver sends pulses in RMT chunks fed by
+    the delivery task and counts them with a PCNT unit."""
+    _, sim = day
+    fw = fwsim.run(fwsim.ROOT + "/scenarios/day-mixed.json", "esp32", "128K")
+    assert fw["end"] == "end", fw["console"]
+    row = sim["minutes"][-1]
+    for kind in (BASAL, BOLUS, PRIME):
+        assert abs(fw["delivered_mu"][kind] - row[1 + kind]) <= STEP_MU, kind
+    assert fw["plunger"] == [fw["steps"], 0]
+    assert therapy_records(fw["history"]) == sim_records(sim)
+    assert fw["first_frame_matches"]
 
 
 def test_the_shell_keeps_every_task_alive_and_the_watchdog_fed(day):

@@ -5,9 +5,10 @@
                           [--crash-at-min N]
 
 What runs is the board's build (`make build`: build/<board>/, .mpy compiled for its chip) and
-its firmware/main.py, unchanged, with the machine, rp2 and time modules stood in for by the
-virtual rig (host_tests/upy/). The bytecode is held in a ROMFS image, as a board holds it in
-a ROMFS partition or frozen in its image, so the heap holds what a board's heap would.
+its firmware/main.py, unchanged, with the machine, rp2 (Pico), esp32 (ESP32) and time modules
+stood in for by the virtual rig (host_tests/upy/). The bytecode is held in a ROMFS image, as
+a board holds it in a ROMFS partition or frozen in its image, so the heap holds what a
+board's heap would.
 
 The scenario runs on the board's mechanism (its steps per unit and delivery speed replace the
 scenario's rig). Prints what was delivered, the alarms, the heap the pump used (the largest
@@ -35,6 +36,7 @@ import build  # noqa: E402
 HARNESS = (
     "upy/machine",
     "upy/rp2",
+    "upy/esp32",
     "upy/time",
     "upy/fwrun",
     "upy/selfrun",
@@ -50,7 +52,7 @@ TIMEOUT_S = 600  # a month's scenario runs in minutes; a run that takes longer i
 def board_module(board):
     import importlib
 
-    return importlib.import_module(board)
+    return importlib.import_module(build.FILES[board])
 
 
 def board_doc(doc, board):
@@ -176,7 +178,7 @@ def fmt_u(mu):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="run the board's whole firmware on the virtual rig")
     ap.add_argument("scenario")
-    ap.add_argument("--board", default="pico", choices=("pico",))
+    ap.add_argument("--board", default="pico", choices=build.BOARDS)
     ap.add_argument("--heap", default="128K")
     ap.add_argument("--crash-at-min", type=int)
     ap.add_argument("--json", help="write the full report here")
