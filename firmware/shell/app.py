@@ -9,7 +9,9 @@ ticks_us (App.worst_us; docs/benchmarks.md has the figures):
             every 20 ms while the motor moves (the ESP32's RMT is fed in chunks, and the
             supervisor watches the plunger force while it pushes)
   buttons   sleeps until a button pin's falling edge (an interrupt), then polls every 20 ms
-            until every button is up again: debounced short and long presses, repeats
+            until every button is up again: debounced short and long presses, repeats. The
+            display task also looks at the pins once a second, so a press whose interrupt
+            was missed is seen within a second
   display   the home screen (pump/home.py), redrawn every second while the screen is on:
             30 s after a key or a new alarm, and while an alarm is unacknowledged; then the
             panel is switched off. An I2C error is counted by the driver, never raised
@@ -32,6 +34,10 @@ REPL and tools/selftest.py have the board to themselves.
 
 import asyncio
 import sys
+
+# asyncio loads these from its submodules on first use; loaded here, at start-up, they are in
+# the heap before the pump allocates its buffers, not asked for later when it may be full
+from asyncio import Event, ThreadSafeFlag, gather, sleep_ms
 
 from pump.compat import const, ticks_diff
 from pump.errors import Refused
@@ -74,8 +80,8 @@ class App:
         self.frames = 0  # frames sent to the panel
         self._screen_left_ms = _SCREEN_ON_MS  # the home screen shows after a start
         self._lit = False
-        self._press = asyncio.ThreadSafeFlag()
-        self._sound = asyncio.Event()
+        self._press = ThreadSafeFlag()
+        self._sound = Event()
         hw.buzzer.wake = self._sound.set
         for pin in hw.button_pins.values():
             pin.irq(self._edge, pin.IRQ_FALLING)
@@ -112,7 +118,7 @@ class App:
                 wait = _MAX_SLEEP_MS
             self.dog.alive("delivery")
             self._end(DELIVERY, t0)
-            await asyncio.sleep_ms(wait)
+            await sleep_ms(wait)
 
     async def buttons(self):
         buttons = self.hw.buttons
@@ -126,7 +132,7 @@ class App:
                 self._end(BUTTONS, t0)
                 if idle:
                     break
-                await asyncio.sleep_ms(_BUTTON_MS)
+                await sleep_ms(_BUTTON_MS)
 
     def key(self, name, kind):
         pump = self.pump
@@ -141,12 +147,16 @@ class App:
             pump.refused("ack" if name == "OK" else "silence")
 
     async def display(self):
+        pins = list(self.hw.button_pins.values())
         while True:
             t0 = self._ticks_us()
+            for pin in pins:
+                if pin.value() == 0:
+                    self._press.set()  # held: should its edge's interrupt have been missed
             self.refresh(_MAX_SLEEP_MS)
             self.dog.alive("display")
             self._end(DISPLAY, t0)
-            await asyncio.sleep_ms(_MAX_SLEEP_MS)
+            await sleep_ms(_MAX_SLEEP_MS)
 
     def refresh(self, elapsed_ms):
         hw = self.hw
@@ -176,14 +186,14 @@ class App:
                 self._end(BUZZER, t0)
                 if not playing:
                     break
-                await asyncio.sleep_ms(_TONE_MS)
+                await sleep_ms(_TONE_MS)
 
     async def watchdog(self):
         while True:
             t0 = self._ticks_us()
             self.dog.feed()
             self._end(WATCHDOG, t0)
-            await asyncio.sleep_ms(_MAX_SLEEP_MS)
+            await sleep_ms(_MAX_SLEEP_MS)
 
     async def _guard(self, task, body):
         try:
@@ -193,7 +203,7 @@ class App:
             raise
 
     async def run(self):
-        await asyncio.gather(
+        await gather(
             self._guard(DELIVERY, self.delivery()),
             self._guard(BUTTONS, self.buttons()),
             self._guard(DISPLAY, self.display()),
@@ -257,7 +267,9 @@ def main():
             else:
                 app.on_event(code, fields)
 
-        pump = start(hw.flash, hw.rig, hw, emit, time.ticks_ms(), day, tod_ms, FIRST_RESERVOIR_MU, missing)
+        pump = start(
+            hw.flash, hw.rig, hw, emit, time.ticks_ms(), day, tod_ms, FIRST_RESERVOIR_MU, missing, True
+        )
         app = current = App(hw, pump, dog, time.ticks_ms, time.ticks_us, framebuf)
         for code, fields in events:
             app.on_event(code, fields)
