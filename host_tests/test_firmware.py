@@ -191,3 +191,29 @@ def test_the_bench_demo_primes_then_delivers_1_u_through_the_core():
     assert "bolus 1.000 U: 446 steps counted by the motor's hardware = 10.000 uL" in out
     primed = int(out.split("primed ")[1].split()[0])
     assert 0 < primed < 892  # stopped before the whole 2 U
+
+
+def test_the_firmware_starts_again_from_the_flash_it_left_suspended_and_asking_for_the_time(tmp_path):
+    """A second run on the flash the first left is the board starting after a power cut: the
+    restart is found from the history, the pump comes up suspended with the restart alarm,
+    and, the RTC being 2 hours past the last record, with the time to confirm (S19, S21).
+    The restart path loads more code than a first start: it too fits the 128 KB heap."""
+    doc = load("day-mixed.json")
+    doc["hours"] = 1
+    doc["events"] = [{"at_min": 30, "do": "bolus", "units": 2.0}]
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps(doc))
+    doc["start"] = "2026-01-05T03:00"
+    doc["events"] = []
+    again = tmp_path / "again.json"
+    again.write_text(json.dumps(doc))
+    flash = str(tmp_path / "flash")
+    one = fwsim.run(str(first), "pico", "128K", flash_dir=flash)
+    assert one["end"] == "end" and one["delivered_mu"][BOLUS] == 2000
+    two = fwsim.run(str(again), "pico", "128K", flash_dir=flash)
+    assert two["end"] == "end", two["console"]
+    assert two["mode"] == "suspended" and two["delivered_mu"] == [0, 0, 0]
+    assert "unexpected_restart" in two["alarms"] and "clock_lost" in two["alarms"]
+    starts = [r for r in two["history"] if r[0] == "power_on"]
+    assert [r[1] for r in starts] == [0, 1]  # the second is a restart
+    assert two["history"][: len(one["history"])] == one["history"]  # nothing lost

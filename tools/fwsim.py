@@ -104,8 +104,12 @@ def bench_tool(module, presses, board="pico"):
     return proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def run(scenario_path, board="pico", heap="128K", crash_at_min=None):
-    """Run the scenario; returns the harness's report (a dict). Exits on a bad scenario."""
+def run(scenario_path, board="pico", heap="128K", crash_at_min=None, flash_dir=None):
+    """Run the scenario; returns the harness's report (a dict). Exits on a bad scenario.
+
+    flash_dir keeps the board's flash between runs: a run on the flash an earlier run left is
+    the board starting again after a reset or a power cut (the scenario's start is when the
+    board comes back; its settings are written only to a flash that has none)."""
     import scenario
 
     try:
@@ -131,8 +135,9 @@ def run(scenario_path, board="pico", heap="128K", crash_at_min=None):
         plan = os.path.join(tmp, "plan")
         with open(plan, "w") as f:
             sc.write_plan(f)
-        flash = os.path.join(tmp, "flash")
-        sc.write_settings(flash)
+        flash = flash_dir or os.path.join(tmp, "flash")
+        if not os.path.exists(os.path.join(flash, "settings.json")):
+            sc.write_settings(flash)
         out = os.path.join(tmp, "report.json")
         cmd = [sys.executable, os.path.join(ROOT, "tools", "mprom.py"), img, heap, "fwrun", plan, flash, out]
         if crash_at_min is not None:
@@ -182,8 +187,9 @@ def main(argv=None):
     ap.add_argument("--heap", default="128K")
     ap.add_argument("--crash-at-min", type=int)
     ap.add_argument("--json", help="write the full report here")
+    ap.add_argument("--flash", help="keep the board's flash in this directory (run again: a restart)")
     args = ap.parse_args(argv)
-    r = run(args.scenario, args.board, args.heap, args.crash_at_min)
+    r = run(args.scenario, args.board, args.heap, args.crash_at_min, args.flash)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(r, f, indent=1)

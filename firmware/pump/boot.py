@@ -13,7 +13,10 @@ The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
   flight is logged as interrupted and never resumed, the rolling limits are rebuilt from the
   history, and the pump comes up suspended with the `unexpected_restart` alarm
   (Pump.restore). After more than 5 minutes without power the time of day is not trusted
-  until a person confirms it (`clock_lost`);
+  until a person confirms it (`clock_lost`): with check_clock (a board, whose RTC is all it
+  has), when the clock reads earlier than the last record, as an RTC reset by the power
+  loss does, or more than 5 minutes later (the simulator knows how long the power was off
+  and says so itself);
 * the start-up self test (S17) runs before anything can move: the settings file's CRC (above),
   the firmware's modules present (`missing()`, from the shell, names the modules the pump
   loads only when it needs them and cannot find), the motor driver's fault line clear, and
@@ -23,10 +26,12 @@ The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
   writes a POWER_ON record before anything can move, so the start after it is a restart.
 """
 
-from pump.compat import unload
+from pump.compat import const, unload
 from pump.core import Pump
 from pump.history import History
 from pump.settings import Settings, segments
+
+_CLOCK_KEPT_S = const(300)
 
 # loaded only when needed, so their absence would otherwise show in the middle of therapy
 LATER_MODULES = ("pump.restart", "pump.calculator")
@@ -45,11 +50,12 @@ def self_test(hw, missing):
     return failed
 
 
-def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=None):
+def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=None, check_clock=False):
     failed = self_test(hw, missing)
     history = History(fs)
     history.open()
     restart = history.next_seq > 1
+    gap_s = day * 86400 + tod_ms // 1000 - history.last_t_s
     reservoir_mu = history.last_reservoir_mu if restart else fresh_reservoir_mu
     problem = settings = None
     from pump import settings_store  # start-up's alone: unloaded once the settings are read
@@ -69,6 +75,8 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=No
     pump = Pump(settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu, history)
     if restart:
         pump.restore(history, day * 86400 + tod_ms // 1000)
+        if check_clock and not 0 <= gap_s <= _CLOCK_KEPT_S:
+            pump.clock_lost()
     else:
         pump.powered_on()  # its record marks the history: the next start is a restart
     if problem is not None:
