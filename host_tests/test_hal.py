@@ -149,13 +149,14 @@ def keys():
 def test_a_short_press_is_one_short_event_on_release(keys):
     pins, buttons = keys
     seen, _ = press(buttons, pins, "OK", 200, t0=10)
-    assert [e for _, e in seen] == [("OK", "short")]
+    assert [e for _, e in seen] == [("OK", "down"), ("OK", "short")]
 
 
 def test_a_held_button_gives_one_long_then_repeats(keys):
     pins, buttons = keys
     seen, _ = press(buttons, pins, "UP", 1300, t0=10)
     kinds = [e for _, e in seen]
+    assert kinds.pop(0) == ("UP", "down")
     assert kinds[0] == ("UP", "long") and set(kinds[1:]) == {("UP", "repeat")}
     assert 2 <= len(kinds) - 1 <= 4  # 1300 ms held: long at 800, repeats every 150 ms
     assert ("UP", "short") not in kinds
@@ -177,16 +178,22 @@ def test_bounces_and_glitches_make_no_press(keys):
 
 
 def test_a_button_held_at_start_up_is_not_a_press(keys):
+    """Held since power-on (stuck, or leant on): no down, long, repeat or short, however
+    long it is held; once released, its next press is an ordinary one."""
     pins = {name: FakePin(1) for name in ("UP", "DOWN", "OK", "BACK")}
     pins["OK"].level = 0
     buttons = Buttons(pins)
     buttons.poll(0)
     assert buttons.pressed("OK")
-    pins["OK"].level = 1
     events = []
-    for t in range(10, 200, 10):
+    for t in range(10, 3000, 10):
         events += buttons.poll(t)
-    assert ("OK", "short") not in events or events == [("OK", "short")]
+    pins["OK"].level = 1
+    for t in range(3000, 3200, 10):
+        events += buttons.poll(t)
+    assert events == [] and not buttons.pressed("OK")
+    seen, _ = press(buttons, pins, "OK", 200, t0=3200)
+    assert [e for _, e in seen] == [("OK", "down"), ("OK", "short")]
 
 
 class Hx711Chip:

@@ -3,12 +3,15 @@ held (for fast value entry).
 
     buttons = Buttons({"UP": Pin(board.PIN_UP, Pin.IN, Pin.PULL_UP), ...})
     for name, kind in buttons.poll(time.ticks_ms()):   # every 10-20 ms
-        ...   # kind: "short" (released before long_ms), "long" (held long_ms, once),
-              # "repeat" (every repeat_ms after that, while held)
+        ...   # kind: "down" (the press has begun), "short" (released before long_ms),
+              # "long" (held long_ms, once), "repeat" (every repeat_ms after that, while held)
 
 A button is pressed when its pin reads low (to ground, pulled up). A change counts only once
 the pin has read the same for debounce_ms, so contact bounce never makes two presses, and a
-press shorter than that is ignored. Integers only; poll() allocates only the events it returns.
+press shorter than that is ignored. A button already down when polling starts gives
+nothing at all until it is released and pressed again: only a press that begins while the
+pump watches counts, so a key stuck since power-on can never confirm a dose. Integers only;
+poll() allocates only the events it returns.
 """
 
 from pump.compat import ticks_diff
@@ -27,6 +30,7 @@ class Buttons:
         self._raw_since = [0] * n  # when the raw reading last changed
         self._down_since = [0] * n  # when the debounced press began
         self._next = [0] * n  # 0 before the long press; then when the next repeat is due
+        self._fresh = bytearray(n)  # 1: this press began while polling (it gave "down")
         self._started = False
 
     def poll(self, now_ms):
@@ -45,9 +49,13 @@ class Buttons:
                 if raw:
                     self._down_since[i] = self._raw_since[i]
                     self._next[i] = 0
-                elif not self._next[i]:
-                    events.append((self._names[i], "short"))
-            if self._down[i]:
+                    self._fresh[i] = 1
+                    events.append((self._names[i], "down"))
+                else:
+                    if not self._next[i] and self._fresh[i]:
+                        events.append((self._names[i], "short"))
+                    self._fresh[i] = 0
+            if self._down[i] and self._fresh[i]:
                 held = ticks_diff(now_ms, self._down_since[i])
                 if not self._next[i]:
                     if held >= self._long:

@@ -66,7 +66,7 @@ current = None  # the running App, for a look from the REPL after Ctrl-C
 
 
 class App:
-    def __init__(self, hw, pump, dog, ticks_ms, ticks_us, framebuf):
+    def __init__(self, hw, pump, dog, ticks_ms, ticks_us, frame, canvas):
         self.hw = hw
         self.pump = pump
         self.dog = dog
@@ -75,14 +75,17 @@ class App:
         self.failed = STARTUP  # the task an exception escaped from, for the last chance
         self.worst_us = [0] * len(TASKS)
         self.steps = [0] * len(TASKS)
-        self.frame = bytearray(1024)
-        self.canvas = framebuf.FrameBuffer(self.frame, 128, 64, framebuf.MONO_VLSB)
+        self.frame = frame  # 1 KB, allocated before the pump's buffers (main below)
+        self.canvas = canvas
         self.frames = 0  # frames sent to the panel
         self._screen_left_ms = _SCREEN_ON_MS  # the home screen shows after a start
         self._lit = False
         self._press = ThreadSafeFlag()
         self._sound = Event()
         hw.buzzer.wake = self._sound.set
+        # the first poll takes the buttons' state as it is: one already down (stuck, or leant
+        # on at power-on) then counts only once released and pressed again (hal/buttons.py)
+        hw.buttons.poll(ticks_ms())
         for pin in hw.button_pins.values():
             pin.irq(self._edge, pin.IRQ_FALLING)
 
@@ -257,6 +260,8 @@ def main():
         return
     dog = Watchdog(machine.WDT(timeout=board.WDT_MS), ALIVE)
     pump = app = None
+    frame = bytearray(1024)  # the screen's buffer: the largest block, so allocated first
+    canvas = framebuf.FrameBuffer(frame, 128, 64, framebuf.MONO_VLSB)
     try:
         day, tod_ms = hw.clock.now()
         events = []  # events of the start-up, for the app once it exists
@@ -270,7 +275,7 @@ def main():
         pump = start(
             hw.flash, hw.rig, hw, emit, time.ticks_ms(), day, tod_ms, FIRST_RESERVOIR_MU, missing, True
         )
-        app = current = App(hw, pump, dog, time.ticks_ms, time.ticks_us, framebuf)
+        app = current = App(hw, pump, dog, time.ticks_ms, time.ticks_us, frame, canvas)
         for code, fields in events:
             app.on_event(code, fields)
         asyncio.run(app.run())
