@@ -32,7 +32,7 @@ def _hhmm(ms):
 def lines(pump, battery_mv):
     """The home screen's 8 lines for `pump` (pump/core.py) and the battery's voltage."""
     mv = (battery_mv + 50) // 100
-    rows = [_hhmm(pump.tod_ms) + "    BAT %d.%dV" % (mv // 10, mv % 10)]
+    rows = [_hhmm(pump.tod_ms) + "   BAT %d.%dV" % (mv // 10, mv % 10)]
     t = pump.temp
     if pump.mode != RUNNING:
         rows.append(pump.mode.upper())

@@ -1,0 +1,164 @@
+"""The on-pump interface (pump/ui.py), driven by button events as the buttons driver gives
+them, checked on the screen text and on the motor's steps."""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness import Sim
+from pump.ui import Ui
+
+
+class Person:
+    """Presses buttons on a pump's interface, as hal/buttons.py reports them."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.ui = Ui(sim.pump)
+
+    def event(self, name, kind):
+        self.ui.key(name, kind, self.sim.clock.ticks_ms())
+
+    def press(self, name, times=1):
+        for _ in range(times):
+            self.event(name, "down")
+            self.event(name, "short")
+
+    def hold(self, name, repeats):
+        self.event(name, "down")
+        self.event(name, "long")
+        for _ in range(repeats):
+            self.event(name, "repeat")
+
+    def screen(self):
+        return self.ui.lines(4000)
+
+
+def test_a_bolus_is_entered_confirmed_on_a_screen_showing_it_and_delivered_exactly():
+    sim = Sim()
+    you = Person(sim)
+    you.press("OK")  # home -> menu
+    assert you.screen()[:2] == ["MENU", ">Bolus"]
+    you.press("OK")  # -> the amount, from 0.05 U
+    you.press("UP", 49)  # 50 steps of 0.05 U
+    assert "2.50 U" in you.screen()[2]
+    you.press("OK")
+    assert you.screen()[:2] == ["Deliver bolus", "  2.50 U"] and "OK: confirm" in you.screen()
+    you.press("OK")
+    assert you.ui.last_confirmed == ("bolus", ["Deliver bolus", "  2.50 U"])
+    assert you.screen()[0] == "Done:"
+    sim.run_min(3)
+    assert sim.bolus_mu == 2500 and sim.steps >= 500  # 200 steps a unit on this rig
+
+
+def test_confirming_takes_a_fresh_press_made_on_the_confirm_screen():
+    sim = Sim()
+    you = Person(sim)
+    you.press("OK")
+    you.press("OK")
+    you.press("UP", 19)  # 1.00 U
+    you.event("OK", "down")
+    you.event("OK", "short")  # opens the confirm screen
+    you.event("OK", "short")  # a release with no press seen on this screen: a bounce, a stuck key
+    you.event("OK", "long")
+    assert you.ui.last_confirmed is None and sim.pump.current_bolus is None
+    you.event("OK", "down")
+    you.event("OK", "long")  # held: not a confirmation, and it disarms
+    you.event("OK", "short")
+    assert you.ui.last_confirmed is None and sim.pump.current_bolus is None
+    you.press("DOWN")  # another key does not confirm either
+    assert sim.pump.current_bolus is None
+    you.press("OK")  # down and up, on this screen
+    assert sim.pump.current_bolus is not None and sim.pump.current_bolus.programmed_mu == 1000
+
+
+def test_holding_a_value_key_speeds_up_after_five_repeats():
+    sim = Sim(
+        settings={
+            "basal_profiles": {"f": [["00:00", 1.0]]},
+            "active_profile": "f",
+            "max_bolus_u": 25,
+            "max_hourly_u": 30,
+            "max_daily_u": 100,
+        }
+    )
+    you = Person(sim)
+    you.press("OK")
+    you.press("OK")  # 0.05 U
+    you.hold("UP", 10)  # long: +1 step; repeats 1-5: +1 each; 6-10: +10 each
+    assert "2.85 U" in you.screen()[2]  # 0.05 + (1 + 5 + 50) x 0.05
+    you.press("UP")  # a new press starts slow again
+    assert "2.90 U" in you.screen()[2]
+
+
+def test_a_refused_command_shows_the_pumps_reason_and_changes_nothing():
+    sim = Sim()
+    you = Person(sim)
+    you.press("OK")
+    you.press("DOWN", 2)  # Suspend
+    you.press("OK")
+    you.press("OK")  # confirmed: suspended
+    assert sim.pump.mode == "suspended"
+    you.press("OK")  # the message -> home
+    you.press("OK")  # menu
+    you.press("OK")  # Bolus
+    you.press("OK")  # 0.05 U
+    you.press("OK")  # confirm
+    assert you.screen()[0] == "REFUSED" and "suspended" in " ".join(you.screen())
+    assert sim.pump.current_bolus is None
+
+
+def test_after_a_minute_without_a_key_the_screen_goes_home():
+    sim = Sim()
+    you = Person(sim)
+    you.press("OK")
+    you.press("OK")
+    assert you.screen()[0] == "BOLUS"
+    sim.run_min(1.01)
+    you.ui.tick(sim.clock.ticks_ms())
+    assert you.screen()[1] == "RUNNING"  # the home screen
+
+
+def test_ok_on_home_acknowledges_the_alarm_shown():
+    sim = Sim(reservoir_u=21)
+    you = Person(sim)
+    sim.run_min(90)  # below 20 U: reservoir low
+    assert sim.pump.alarms.top()[0] == "reservoir_low"
+    assert you.screen()[-1] == "!LOW INSULIN"
+    you.press("OK")
+    assert sim.pump.alarms.top()[3] == "acked" and not you.ui.stack
+
+
+KEYS = st.sampled_from(["UP", "DOWN", "OK", "BACK"])
+ACTS = st.lists(
+    st.tuples(KEYS, st.sampled_from(["press", "hold", "stuck", "wait"]), st.integers(0, 12)), max_size=120
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ACTS)
+def test_button_mashing_never_raises_and_nothing_is_dosed_without_its_confirm_screen(acts):
+    """Random presses, holds, stuck keys and waits: the interface never raises, every bolus
+    the pump starts was confirmed on a screen showing exactly its amount, and the limits hold."""
+    sim = Sim()
+    you = Person(sim)
+    started = []
+    for name, how, n in acts:
+        if how == "press":
+            you.press(name, 1 + n % 3)
+        elif how == "hold":
+            you.hold(name, n)  # released after a long press: no further event
+        elif how == "stuck":
+            you.event(name, "long")  # no "down": a key held since before this screen
+            you.event(name, "repeat")
+            you.event(name, "short")
+        else:
+            sim.run_min(n)
+            you.ui.tick(sim.clock.ticks_ms())
+        for e in [e for e in sim.events if e["code"] == "bolus_started"][len(started) :]:
+            command, shown = you.ui.last_confirmed
+            mu = e["programmed_mu"]
+            assert command == "bolus" and shown[1] == "  %d.%02d U" % (mu // 1000, mu % 1000 // 10)
+            started.append(mu)
+        rows = you.screen()
+        assert len(rows) == 8 and all(len(r) <= 16 for r in rows)
+    assert sim.bolus_mu <= sum(started)
