@@ -19,10 +19,10 @@ ticks_us (App.worst_us; docs/benchmarks.md has the figures):
   watchdog  feeds the hardware watchdog once a second, and only when delivery and display
             have both run since the last feed: one stuck task resets the board (S19)
 
-The home screen's keys: OK acknowledges the alarm on screen, BACK held silences it for 30
-minutes, and any key wakes the screen and restarts the auto-off timer (the core's
-key_pressed). What a key cannot do is refused and recorded in the history like any
-refused command.
+Keys go to the interface (pump/ui.py: the home screen, the menus, the confirm screens), loaded
+at the first key and unloaded once it is back home with the screen off. Any key wakes the
+screen and restarts the auto-off timer (the core's key_pressed). What the pump refuses is
+shown and recorded in the history like any refused command.
 
 Last chance: an exception escaping any task, or the start-up, stops the motor first, then
 sounds a steady tone, records a FIRMWARE_ERROR in the history, keeps the error's text in
@@ -39,8 +39,7 @@ import sys
 # the heap before the pump allocates its buffers, not asked for later when it may be full
 from asyncio import Event, ThreadSafeFlag, gather, sleep_ms
 
-from pump.compat import const, ticks_diff
-from pump.errors import Refused
+from pump.compat import const, ticks_diff, unload
 from pump.home import draw, lines
 
 STARTUP = const(0)
@@ -57,7 +56,6 @@ _MOVING_MS = const(20)
 _BUTTON_MS = const(20)
 _TONE_MS = const(10)
 _SCREEN_ON_MS = const(30000)
-_SILENCE_MIN = const(30)
 _ERROR_BYTES = const(1024)
 
 # The reservoir a first start assumes (the history is empty: no reservoir was ever filled).
@@ -78,6 +76,7 @@ class App:
         self.frame = frame  # 1 KB, allocated before the pump's buffers (main below)
         self.canvas = canvas
         self.frames = 0  # frames sent to the panel
+        self.ui = None  # pump/ui.py's Ui while a person uses the buttons
         self._screen_left_ms = _SCREEN_ON_MS  # the home screen shows after a start
         self._lit = False
         self._press = ThreadSafeFlag()
@@ -138,16 +137,25 @@ class App:
                 await sleep_ms(_BUTTON_MS)
 
     def key(self, name, kind):
-        pump = self.pump
-        pump.key_pressed()
+        """A button event goes to the interface (pump/ui.py), loaded at the first key: the
+        menus take heap only while a person uses them."""
+        if self.ui is None:
+            from pump.ui import Ui
+
+            self.ui = Ui(self.pump)
         self._screen_left_ms = _SCREEN_ON_MS
-        try:
-            if name == "OK" and kind == "short" and pump.alarms.top():
-                pump.ack()
-            elif name == "BACK" and kind == "long" and pump.alarms.top():
-                pump.silence(_SILENCE_MIN)
-        except Refused:
-            pump.refused("ack" if name == "OK" else "silence")
+        self.ui.key(name, kind, self._ticks_ms())
+
+    def _idle_ui(self):
+        """Back home after a minute without a key; once the screen is off too, the
+        interface's code is unloaded until the next key."""
+        ui = self.ui
+        if ui is None:
+            return
+        ui.tick(self._ticks_ms())
+        if not ui.stack and not self._lit:
+            self.ui = None
+            unload("pump.ui")
 
     async def display(self):
         pins = list(self.hw.button_pins.values())
@@ -156,6 +164,7 @@ class App:
             for pin in pins:
                 if pin.value() == 0:
                     self._press.set()  # held: should its edge's interrupt have been missed
+            self._idle_ui()
             self.refresh(_MAX_SLEEP_MS)
             self.dog.alive("display")
             self._end(DISPLAY, t0)
@@ -170,7 +179,8 @@ class App:
         if on:
             if not self._lit:
                 hw.display.power(True)
-            draw(self.canvas, lines(self.pump, hw.battery.mv()))
+            mv = hw.battery.mv()
+            draw(self.canvas, self.ui.lines(mv) if self.ui else lines(self.pump, mv))
             self._lit = hw.display.show(self.frame)  # False: an I2C error; tried again in 1 s
             self.frames += self._lit
         elif self._lit:
