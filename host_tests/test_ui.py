@@ -162,3 +162,62 @@ def test_button_mashing_never_raises_and_nothing_is_dosed_without_its_confirm_sc
         rows = you.screen()
         assert len(rows) == 8 and all(len(r) <= 16 for r in rows)
     assert sim.bolus_mu <= sum(started)
+
+
+def menu_to(you, label):
+    """From home, open the menu and move to the item `label`."""
+    you.press("OK")
+    rows = you.screen()[1:]
+    you.press("DOWN", [r[1:] for r in rows].index(label))
+
+
+def test_prime_and_a_new_reservoir_are_confirmed_with_their_amounts():
+    sim = Sim()
+    you = Person(sim)
+    menu_to(you, "Prime")
+    you.press("OK")  # 0.50 U
+    you.press("OK")
+    assert you.screen()[:3] == ["Prime", "  0.50 U", "(not therapy)"]
+    you.press("OK")
+    sim.run_min(1)
+    assert sim.prime_mu == 500 and sim.bolus_mu == 0
+    you.press("OK")  # the message -> home
+    menu_to(you, "New reservoir")
+    you.press("OK")  # 200 U
+    you.press("DOWN", 5)  # 150 U
+    you.press("OK")
+    you.press("OK")
+    assert you.screen()[0] == "REFUSED" and "suspend" in " ".join(you.screen()).lower()
+    you.press("OK")
+    menu_to(you, "Suspend")
+    you.press("OK")
+    you.press("OK")
+    you.press("OK")
+    menu_to(you, "New reservoir")
+    you.press("OK")
+    you.press("DOWN", 5)
+    you.press("OK")
+    assert you.screen()[:2] == ["New reservoir", "  150.00 U"]
+    you.press("OK")
+    assert sim.pump.reservoir_mu() == 150000
+
+
+def test_locked_keys_open_nothing_but_alarms_can_still_be_handled():
+    sim = Sim(reservoir_u=21)
+    you = Person(sim)
+    menu_to(you, "Lock keys")
+    you.press("OK")
+    you.press("OK")  # confirmed
+    you.press("OK")  # the message -> home
+    assert you.ui.locked
+    you.press("OK")
+    assert you.screen()[0] == "KEYS LOCKED"
+    you.press("OK")  # home again
+    sim.run_min(90)  # reservoir low
+    you.press("OK")
+    assert sim.pump.alarms.top()[3] == "acked"  # alarms are handled when locked
+    you.hold("BACK", 0)  # no alarm unacknowledged shown: BACK held unlocks
+    assert not you.ui.locked
+    menu_to(you, "Alarms")
+    you.press("OK")
+    assert you.screen()[0] == "ALARMS (1)" and you.screen()[1] == " LOW INSULIN"

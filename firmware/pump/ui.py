@@ -6,9 +6,11 @@
     ui.tick(now_ms)              # back home after a minute without a key
     rows = ui.lines(battery_mv)  # what the screen shows; pump/home.draw puts it on a canvas
 
-Home: OK opens the menu, or acknowledges the alarm on screen; BACK held silences it for 30
-minutes. In the menu UP and DOWN move, OK chooses, BACK goes back. Values are entered with UP
-and DOWN; held, they repeat, ten steps at a time after the fifth repeat.
+Home: OK acknowledges the alarm on screen, or opens the menu when there is none to
+acknowledge; BACK held silences the alarm for 30 minutes. With the keys locked (from the
+menu) only alarms can be handled, and BACK held unlocks. In the menu UP and DOWN move, OK
+chooses, BACK goes back. Values are entered with UP and DOWN; held, they repeat, ten steps
+at a time after the fifth repeat.
 
 Every dose and therapy change ends on a confirm screen showing exactly what will be done,
 and what is done is exactly what it showed. Confirming takes a fresh press of OK on that
@@ -156,6 +158,7 @@ class Ui:
         self.pump = pump
         self.stack = []  # screens above home, the top one showing
         self._last_key_ms = None
+        self.locked = False  # key lock: only alarms can be handled, and BACK held unlocks
         self.last_confirmed = None  # (command, the rows its confirm screen showed)
 
     # ----------------------------------------------------------------- input
@@ -176,13 +179,19 @@ class Ui:
     def _home_key(self, name, kind):
         p = self.pump
         top = p.alarms.top()
-        if name == "OK" and kind == "short":
-            if top:
+        unacked = top is not None and top[3] != "acked"  # an alarm acknowledged but not gone stays listed
+        if name == "BACK" and kind == "long":
+            if unacked:
+                self.do("silence", lambda: p.silence(_SILENCE_MIN), message=False)
+            elif self.locked:
+                self.locked = False
+        elif name == "OK" and kind == "short":
+            if unacked:
                 self.do("ack", p.ack, message=False)
+            elif self.locked:
+                self.open(_Message(["KEYS LOCKED", "", "hold BACK", "to unlock"]))
             else:
                 self.open(self._main_menu())
-        elif name == "BACK" and kind == "long" and top:
-            self.do("silence", lambda: p.silence(_SILENCE_MIN), message=False)
 
     # ----------------------------------------------------------------- screens
 
@@ -231,7 +240,39 @@ class Ui:
         else:
             items.append(("Temp basal", self._temp))
         items.append(("Resume" if p.mode != RUNNING else "Suspend", self._suspend_resume))
+        items.append(("Prime", self._prime))
+        items.append(("New reservoir", self._reservoir))
+        items.append(("Alarms", self._alarms))
+        items.append(("Lock keys", self._lock))
         return _Menu("MENU", items)
+
+    def _prime(self, ui):
+        def confirm(ui, mu):
+            p = self.pump
+            self.open(_Confirm(["Prime", "  " + _u(mu), "(not therapy)"], "prime", lambda: p.prime(mu)))
+
+        self.open(_Entry("PRIME", 500, 100, 5000, 100, _u, confirm))
+
+    def _reservoir(self, ui):
+        def confirm(ui, mu):
+            p = self.pump
+            rows = ["New reservoir", "  " + _u(mu)]
+            self.open(_Confirm(rows, "new_reservoir", lambda: p.new_reservoir(mu)))
+
+        self.open(_Entry("RESERVOIR FILL", 200000, 10000, 300000, 10000, _u, confirm))
+
+    def _alarms(self, ui):
+        active = self.pump.alarms.active()
+        rows = ["ALARMS (%d)" % len(active)]
+        for alarm in active[:5]:  # (code, priority, text, state)
+            rows.append(("*" if alarm[3] == "raised" else " ") + alarm[2])
+        self.open(_Message(rows if active else rows + ["none"]))
+
+    def _lock(self, ui):
+        def lock():
+            self.locked = True
+
+        self.open(_Confirm(["Lock the keys", "(hold BACK on", "home: unlock)"], "lock", lock))
 
     def _bolus(self, ui):
         s = self.pump.settings
