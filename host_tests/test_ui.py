@@ -7,6 +7,9 @@ from hypothesis import strategies as st
 from harness import Sim
 from pump.ui import Ui
 
+# 0.3 U/h: a 300 U reservoir lasts the 30 days, so the pump keeps running throughout
+SLOW = {"basal_profiles": {"slow": [["00:00", 0.3]]}, "active_profile": "slow"}
+
 
 class Person:
     """Presses buttons on a pump's interface, as hal/buttons.py reports them."""
@@ -221,3 +224,54 @@ def test_locked_keys_open_nothing_but_alarms_can_still_be_handled():
     menu_to(you, "Alarms")
     you.press("OK")
     assert you.screen()[0] == "ALARMS (1)" and you.screen()[1] == " LOW INSULIN"
+
+
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["OK", "OK", "OK", "UP", "DOWN", "BACK"]),
+        st.sampled_from(["press", "hold", "stuck"]),
+        st.integers(0, 12),
+        st.integers(0, 432),
+    ),
+    min_size=200,
+    max_size=200,
+)
+
+
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(STEPS)
+def test_button_mashing_over_30_simulated_days_keeps_every_limit(steps):
+    """200 random key actions spread over 30 simulated days (a wait of up to 7.2 hours after
+    each): the interface never raises, no bolus starts without its confirm screen, and the
+    therapy delivered in any rolling hour and any rolling 24 hours stays within the limits."""
+    sim = Sim(settings=dict(SLOW, max_bolus_u=5, max_hourly_u=6, max_daily_u=40), reservoir_u=300)
+    you = Person(sim)
+    therapy = {}  # minute -> cumulative basal + bolus, mU
+    record = lambda minute: therapy.__setitem__(minute, sim.basal_mu + sim.bolus_mu)  # noqa: E731
+    started = 0
+    for name, how, n, wait in steps:
+        if how == "press":
+            you.press(name, 1 + n % 4)
+        elif how == "hold":
+            you.hold(name, n)
+        else:
+            you.event(name, "long")
+            you.event(name, "short")
+        for e in [e for e in sim.events if e["code"] == "bolus_started"][started:]:
+            mu = e["programmed_mu"]
+            assert you.ui.last_confirmed[1][1] == "  %d.%02d U" % (mu // 1000, mu % 1000 // 10)
+            started += 1
+        sim.run_min(wait, record)
+        you.ui.tick(sim.clock.ticks_ms())
+    left = 30 * 1440 - sim.clock.elapsed_ms // 60000
+    if left > 0:
+        sim.run_min(left, record)
+    minutes = sorted(therapy)
+    assert minutes[-1] >= 30 * 1440
+    step = 1000 // 200 + 1  # one motor step on this rig, rounded up
+    for window, limit in ((60, 6000), (1440, 40000)):
+        for m in minutes:
+            if m - window in therapy:
+                assert therapy[m] - therapy[m - window] <= limit + step, (m, window)
