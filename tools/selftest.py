@@ -68,23 +68,25 @@ def _load_cell(hw):
     return spread <= _STEADY_MN, "8 readings, spread %d mN at rest (%d mN)" % (spread, readings[-1])
 
 
+def _finish(motor, steps):
+    """Wait for a move of `steps` to end (with a second to spare), feeding the driver."""
+    deadline = time.ticks_add(time.ticks_ms(), steps * 1000 // board.STEP_HZ + 1000)
+    while motor.busy() and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+        motor.poll()
+        time.sleep_ms(5)
+
+
 def _motor(hw, steps):
     motor = hw.motor
     if motor.fault_active():
         return False, "the driver's fault line is active"
     before = motor.steps_done()
     motor.move(steps)
-    deadline = time.ticks_add(time.ticks_ms(), steps * 1000 // board.STEP_HZ + 1000)
-    while motor.busy() and time.ticks_diff(deadline, time.ticks_ms()) > 0:
-        motor.poll()
-        time.sleep_ms(5)
+    _finish(motor, steps)
     made = motor.steps_done() - before
     back0 = motor.steps_back()
     motor.retract(made or 1)
-    deadline = time.ticks_add(time.ticks_ms(), steps * 1000 // board.STEP_HZ + 1000)
-    while motor.busy() and time.ticks_diff(deadline, time.ticks_ms()) > 0:
-        motor.poll()
-        time.sleep_ms(5)
+    _finish(motor, steps)
     back = motor.steps_back() - back0
     motor.stop()
     ok = made == steps and back == (made or 1) and not motor.fault_active()

@@ -274,20 +274,16 @@ def main():
     canvas = framebuf.FrameBuffer(frame, 128, 64, framebuf.MONO_VLSB)
     try:
         day, tod_ms = hw.clock.now()
-        events = []  # events of the start-up, for the app once it exists
+        # the start-up's own events need no handling: the screen is on after a start anyway
 
         def emit(code, fields):
-            if app is None:
-                events.append((code, fields))
-            else:
+            if app is not None:
                 app.on_event(code, fields)
 
         pump = start(
             hw.flash, hw.rig, hw, emit, time.ticks_ms(), day, tod_ms, FIRST_RESERVOIR_MU, missing, True
         )
         app = current = App(hw, pump, dog, time.ticks_ms, time.ticks_us, frame, canvas)
-        for code, fields in events:
-            app.on_event(code, fields)
         asyncio.run(app.run())
     except Exception as e:  # noqa: BLE001 - the last chance: whatever it was, stop safely
         last_chance(hw, pump, app.failed if app else STARTUP, e, machine.idle)

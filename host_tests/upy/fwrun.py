@@ -212,10 +212,9 @@ def main(argv):
     machine.setup(header, board)
     machine.display.crash_at_ms = crash_at_ms
     report = {"rejected": [], "peak_alloc": 0, "peak_live": 0}
-    hands = _Hands(None)
     from hal.storage import Flash
 
-    hands.flash = Flash(flash_dir)
+    hands = _Hands(Flash(flash_dir))
     gc.collect()
     report["heap_before"] = gc.mem_alloc()  # the harness's own, before any of the firmware's
     global asyncio, core
