@@ -52,7 +52,7 @@ def test_a_corrupt_settings_file_never_falls_back_to_delivering_defaults(tmp_pat
     assert len(invalid) == 1 and "settings corrupt" in invalid[0]["reason"]
     assert alarm_states(trace, "settings_invalid")[0] == (31, "raised")
     assert ("settings_invalid", "cleared") not in [(a["code"], a["state"]) for a in trace["alarms"]]
-    assert rejected(trace, "resume") == ["resume: clear the alarm first: SETTINGS INVALID"]
+    assert rejected(trace, "resume") == ["resume: clear the alarm first: BAD SETTINGS"]
     assert rejected(trace, "bolus")  # suspended: no bolus
     assert basal_between(trace, 31, 180) == 0  # nothing moves on defaults
     assert trace["final"]["state"] == "suspended"

@@ -58,26 +58,26 @@ _NAMES = (
     "temp_basal_ended",
     "suspend_reminder",
 )
-_TEXTS = (  # screen text, at most 16 characters
+_TEXTS = (  # screen text, at most 15 characters: the home screen puts "!" before it
     "OCCLUSION",
     "RESERVOIR EMPTY",
     "MOTOR FAULT",
     "DELIVERY ERROR",
-    "PLUNGER UNSEATED",
+    "PLUNGER LOOSE",
     "AUTO-OFF",
-    "BATTERY CRITICAL",
+    "BATT CRITICAL",
     "PUMP RESTARTED",
-    "SETTINGS INVALID",
-    "SELF TEST FAILED",
+    "BAD SETTINGS",
+    "SELF TEST FAIL",
     "HOURLY LIMIT",
     "DAILY LIMIT",
-    "VERY LOW INSULIN",
+    "V.LOW INSULIN",
     "BATTERY LOW",
     "CONFIRM TIME",
     "HISTORY ERROR",
     "LOW INSULIN",
     "CHANGE SET",
-    "TEMP BASAL ENDED",
+    "TEMP BASAL DONE",
     "PUMP SUSPENDED",
 )
 _INFO = bytes(
@@ -111,6 +111,11 @@ _INFO = bytes(
 # Medium: 3 pulses of 200 ms. Low: 2 pulses of 200 ms.
 _BURSTS = (b"", b"\x14\x14\x14", b"\x14\x14\x14\x14\x14", b"\x0a\x0a\x0a\x0a\x0a\x28\x0a\x0a\x0a")
 _REPEAT_MS = (0, 300000, 30000, 10000)  # burst start to burst start, by rank
+
+
+def text(code):
+    """The screen text of the alarm numbered `code` (a history record's alarm code)."""
+    return _TEXTS[code] if 0 <= code < len(_TEXTS) else "ALARM %d" % code
 
 
 def _number(name):

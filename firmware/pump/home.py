@@ -6,7 +6,7 @@
 The text is computed here, from the pump alone, so it is tested on the host like the rest of
 the core; draw() only puts it on a canvas with fill() and text() (the 8x8 font of
 MicroPython's framebuf: 16 characters a line, 8 lines). The active alarm owns the bottom
-line, shown inverted so it stands out.
+line, marked with "!" and shown inverted so it stands out.
 """
 
 from pump.therapy import RUNNING
@@ -52,6 +52,8 @@ def lines(pump, battery_mv):
         rows.append("Bolus %s/%s" % (_u(pump.rig.mu_for(b.delivered_steps), 1), _u(b.programmed_mu, 1)))
     elif pump.prime_dose is not None:
         rows.append("Priming...")
+    elif pump.last_bolus is not None:
+        rows.append("Last %sU %s" % (_u(pump.last_bolus[0]), _hhmm(pump.last_bolus[1])))
     else:
         rows.append("")
     rows.append("")
@@ -66,7 +68,7 @@ def draw(canvas, rows):
     last = len(rows) - 1
     for i in range(len(rows)):
         text = rows[i][:16]
-        if i == last and text:
+        if i == last and text[:1] == "!":
             canvas.fill_rect(0, i * _LINE, _WIDTH, _LINE, 1)
             canvas.text(text, 0, i * _LINE, 0)
         else:

@@ -47,6 +47,7 @@ class Therapy(Engine):
         self.minute = _FIRST_MINUTE  # monotonic minutes, counted on from here
         self._suspend_left_ms = 0  # 0: no automatic resume
         self.temp = None
+        self.last_bolus = None  # (delivered mU, local ms of day it ended) of the last bolus
         self.limit_hold = ""  # "hourly"/"daily" while basal is held at a limit
         self.totals = RollingTotals(_FIRST_MINUTE)
         self.iob = InsulinOnBoard(settings.dia_min, settings.peak_min)
@@ -234,6 +235,7 @@ class Therapy(Engine):
         b = self.current_bolus
         self.current_bolus = None
         if b is not None:
+            self.last_bolus = (self.rig.mu_for(b.delivered_steps), self.tod_ms)
             self.emit("dose", b.record(status, self.rig))
 
     def temp_basal(self, minutes, percent=None, rate_mu_h=None, source="buttons"):
