@@ -41,6 +41,8 @@ def test_a_bolus_is_entered_confirmed_on_a_screen_showing_it_and_delivered_exact
     you = Person(sim)
     you.press("OK")  # home -> menu
     assert you.screen()[:2] == ["MENU", ">Bolus"]
+    you.press("OK")  # -> the kinds of bolus
+    assert you.screen()[:3] == ["BOLUS", ">Normal", " Calculator"]
     you.press("OK")  # -> the amount, from 0.05 U
     you.press("UP", 49)  # 50 steps of 0.05 U
     assert "2.50 U" in you.screen()[2]
@@ -56,8 +58,7 @@ def test_a_bolus_is_entered_confirmed_on_a_screen_showing_it_and_delivered_exact
 def test_confirming_takes_a_fresh_press_made_on_the_confirm_screen():
     sim = Sim()
     you = Person(sim)
-    you.press("OK")
-    you.press("OK")
+    you.press("OK", 3)
     you.press("UP", 19)  # 1.00 U
     you.event("OK", "down")
     you.event("OK", "short")  # opens the confirm screen
@@ -85,8 +86,7 @@ def test_holding_a_value_key_speeds_up_after_five_repeats():
         }
     )
     you = Person(sim)
-    you.press("OK")
-    you.press("OK")  # 0.05 U
+    you.press("OK", 3)  # 0.05 U
     you.hold("UP", 10)  # long: +1 step; repeats 1-5: +1 each; 6-10: +10 each
     assert "2.85 U" in you.screen()[2]  # 0.05 + (1 + 5 + 50) x 0.05
     you.press("UP")  # a new press starts slow again
@@ -104,8 +104,9 @@ def test_a_refused_command_shows_the_pumps_reason_and_changes_nothing():
     you.press("OK")  # the message -> home
     you.press("OK")  # menu
     you.press("OK")  # Bolus
-    you.press("OK")  # 0.05 U
-    you.press("OK")  # confirm
+    you.press("OK")  # Normal: 0.05 U
+    you.press("OK")  # the confirm screen
+    you.press("OK")  # confirmed
     assert you.screen()[0] == "REFUSED" and "suspended" in " ".join(you.screen())
     assert sim.pump.current_bolus is None
 
@@ -113,8 +114,7 @@ def test_a_refused_command_shows_the_pumps_reason_and_changes_nothing():
 def test_after_a_minute_without_a_key_the_screen_goes_home():
     sim = Sim()
     you = Person(sim)
-    you.press("OK")
-    you.press("OK")
+    you.press("OK", 3)
     assert you.screen()[0] == "BOLUS"
     sim.run_min(1.01)
     you.ui.tick(sim.clock.ticks_ms())
@@ -167,11 +167,15 @@ def test_button_mashing_never_raises_and_nothing_is_dosed_without_its_confirm_sc
     assert sim.bolus_mu <= sum(started)
 
 
-def menu_to(you, label):
-    """From home, open the menu and move to the item `label`."""
-    you.press("OK")
-    rows = you.screen()[1:]
-    you.press("DOWN", [r[1:] for r in rows].index(label))
+def menu_to(you, label, open_menu=True):
+    """From home (or, open_menu False, in a menu already), move to the item `label`."""
+    if open_menu:
+        you.press("OK")
+    for _ in range(30):
+        if ">" + label in you.screen():
+            return
+        you.press("DOWN")
+    raise AssertionError("no menu item %r on %r" % (label, you.screen()))
 
 
 def test_prime_and_a_new_reservoir_are_confirmed_with_their_amounts():
@@ -223,7 +227,7 @@ def test_locked_keys_open_nothing_but_alarms_can_still_be_handled():
     assert not you.ui.locked
     menu_to(you, "Alarms")
     you.press("OK")
-    assert you.screen()[0] == "ALARMS (1)" and you.screen()[1] == " LOW INSULIN"
+    assert you.screen()[0] == "ALARMS (1)" and you.screen()[1] == "> LOW INSULIN"
 
 
 STEPS = st.lists(

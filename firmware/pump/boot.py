@@ -34,7 +34,17 @@ from pump.settings import Settings, segments
 _CLOCK_KEPT_S = const(300)
 
 # loaded only when needed, so their absence would otherwise show in the middle of therapy
-LATER_MODULES = ("pump.restart", "pump.calculator")
+# the interface's flows (pump/ui.py opens them by name): loaded with a menu, unloaded at home
+FLOW_MODULES = (
+    "pump.ui_dose",
+    "pump.ui_basal",
+    "pump.ui_history",
+    "pump.ui_setup",
+    "pump.ui_change",
+    "pump.calendar",
+    "pump.history_query",
+)
+LATER_MODULES = ("pump.restart", "pump.calculator") + FLOW_MODULES
 
 
 def self_test(hw, missing):

@@ -212,6 +212,10 @@ class Pump(Therapy):
                 },
             )
 
+    def history(self):
+        """The history memory (pump/history.py), or None on a pump run without one."""
+        return self._recorder.history if self._recorder else None
+
     def refused(self, command, requested_mu=0, source="buttons"):
         """The shell reports a command the pump refused (its Refused was shown to the person),
         for the history: what it was and the amount asked for."""

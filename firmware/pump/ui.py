@@ -18,6 +18,12 @@ screen: OK must go down while the screen is showing and come up again before the
 time. A press already down when the screen appeared (held, stuck, or a bounce of the press
 that opened the screen), or one held long, confirms nothing. A refused command shows the
 pump's reason and is recorded in the history.
+
+The flows behind the menu are in pump/ui_dose.py (doses and delivery), ui_basal.py (basal
+profiles), ui_history.py and ui_setup.py (settings, date and time), each loaded when
+opened. Settings changed here are stored through save(record) (the settings file,
+pump/settings_store.py) before the pump takes them, and a time set here is also given to
+set_clock(day, tod_ms) (the board's real-time clock).
 """
 
 from pump.compat import const, ticks_diff
@@ -29,16 +35,32 @@ _IDLE_MS = const(60000)
 _SILENCE_MIN = const(30)
 _FAST_AFTER = const(5)  # repeats at one step before the steps grow tenfold
 _ROWS = const(8)
+_DONE_MS = const(4000)  # a "done" message shows this long, then home
+_DOSE_FLOWS = (
+    "bolus_menu",
+    "cancel_bolus",
+    "temp",
+    "cancel_temp",
+    "suspend_resume",
+    "alarms",
+    "prime",
+    "reservoir",
+    "lock",
+)
 
 
-def _u(mu):
+def u_text(mu):
     return "%d.%02d U" % (mu // 1000, mu % 1000 // 10)
 
 
-class _Menu:
+def hm_text(minutes):
+    return "%d:%02d h" % (minutes // 60, minutes % 60)
+
+
+class Menu:
     def __init__(self, title, items):
         self.title = title
-        self.items = items  # [(label, action(ui))]
+        self.items = items  # [(label, action(ui) or the name of a flow: Ui.setup)]
         self.pos = 0
 
     def lines(self, ui):
@@ -56,12 +78,16 @@ class _Menu:
         elif name == "DOWN" and self.pos < len(self.items) - 1:
             self.pos += 1
         elif name == "OK" and kind == "short":
-            self.items[self.pos][1](ui)
+            action = self.items[self.pos][1]
+            if isinstance(action, str):
+                ui.setup(action)  # a flow of pump/ui_dose.py or pump/ui_setup.py, by name
+            else:
+                action(ui)
         elif name == "BACK" and kind == "short":
             ui.back()
 
 
-class _Entry:
+class Entry:
     """A number chosen with UP and DOWN, from lo to hi in steps of step."""
 
     def __init__(self, title, value, lo, hi, step, show, then):
@@ -102,7 +128,7 @@ class _Entry:
             ui.back()
 
 
-class _Confirm:
+class Confirm:
     """The last screen of every dose and change: what will be done, and a fresh OK to do it."""
 
     def __init__(self, rows, command, action):
@@ -127,19 +153,26 @@ class _Confirm:
             self.armed = False  # held long: let go and press again
 
 
-class _Message:
-    def __init__(self, rows):
+class Message:
+    """Text, and any key takes it away: home, or back a screen (back=True)."""
+
+    def __init__(self, rows, brief=False, back=False):
         self.rows = rows
+        self.brief = brief  # goes home by itself after a few seconds
+        self.back = back
 
     def lines(self, ui):
-        return self.rows + ["", "OK: home"]
+        return self.rows + ["", "OK: back" if self.back else "OK: home"]
 
     def key(self, ui, name, kind):
         if kind == "short":
-            ui.home()
+            if self.back:
+                ui.back()
+            else:
+                ui.home()
 
 
-def _wrap(text):
+def wrap(text):
     """Text over lines of at most 16 characters, broken at spaces."""
     rows = []
     line = ""
@@ -154,8 +187,10 @@ def _wrap(text):
 
 
 class Ui:
-    def __init__(self, pump):
+    def __init__(self, pump, save=None, set_clock=None):
         self.pump = pump
+        self.save = save  # record -> None: stores a settings record, raising Refused if it cannot
+        self.set_clock = set_clock  # (day, tod_ms) -> None: the board's clock follows a time set here
         self.stack = []  # screens above home, the top one showing
         self._last_key_ms = None
         self.locked = False  # key lock: only alarms can be handled, and BACK held unlocks
@@ -172,24 +207,34 @@ class Ui:
             self._home_key(name, kind)
 
     def tick(self, now_ms):
-        """After a minute without a key, back to the home screen (nothing is done)."""
-        if self.stack and self._last_key_ms is not None and ticks_diff(now_ms, self._last_key_ms) >= _IDLE_MS:
+        """After a minute without a key, back to the home screen (nothing is done); a "done"
+        message goes after a few seconds."""
+        if not self.stack or self._last_key_ms is None:
+            return
+        idle = ticks_diff(now_ms, self._last_key_ms)
+        top = self.stack[-1]
+        if idle >= _IDLE_MS or (idle >= _DONE_MS and isinstance(top, Message) and top.brief):
             self.home()
 
     def _home_key(self, name, kind):
         p = self.pump
         top = p.alarms.top()
         unacked = top is not None and top[3] != "acked"  # an alarm acknowledged but not gone stays listed
+        code = top[0] if top is not None else ""
         if name == "BACK" and kind == "long":
             if unacked:
                 self.do("silence", lambda: p.silence(_SILENCE_MIN), message=False)
             elif self.locked:
                 self.locked = False
         elif name == "OK" and kind == "short":
-            if unacked:
+            if unacked and code == "clock_lost":
+                self.setup("time")  # the time is confirmed (or set), which clears its cause
+            elif unacked and code == "settings_invalid":
+                self.setup("review")  # the settings are looked over and confirmed
+            elif unacked:
                 self.do("ack", p.ack, message=False)
             elif self.locked:
-                self.open(_Message(["KEYS LOCKED", "", "hold BACK", "to unlock"]))
+                self.open(Message(["KEYS LOCKED", "", "hold BACK", "to unlock"]))
             else:
                 self.open(self._main_menu())
 
@@ -213,18 +258,40 @@ class Ui:
 
     def do(self, command, action, message=True):
         """Carry out a confirmed action; a refusal is shown and recorded, changing nothing."""
-        shown = self.stack[-1].rows if self.stack and isinstance(self.stack[-1], _Confirm) else []
+        shown = self.stack[-1].rows if self.stack and isinstance(self.stack[-1], Confirm) else []
         try:
             action()
         except Refused as e:
             self.pump.refused(command)
             self.home()
-            self.open(_Message(["REFUSED"] + _wrap(str(e))))
+            self.open(Message(["REFUSED"] + wrap(str(e))))
             return
         self.last_confirmed = (command, shown)
         self.home()
         if message:
-            self.open(_Message(["Done:"] + shown))
+            self.open(Message(["Done:"] + shown, brief=True))
+
+    def refuse(self, command, reason):
+        """Show why something cannot be done (nothing was)."""
+        self.open(Message(["REFUSED"] + wrap(reason), back=True))
+
+    def setup(self, what, *args):
+        """Open a flow of pump/ui_dose.py, ui_basal.py, ui_history.py or ui_setup.py, by name;
+        its module is loaded then (pump/boot.py's FLOW_MODULES: what a shell unloads once the
+        interface is home)."""
+        try:
+            if what in _DOSE_FLOWS:
+                from pump import ui_dose as flows
+            elif what == "profiles":
+                from pump import ui_basal as flows
+            elif what == "history":
+                from pump import ui_history as flows
+            else:
+                from pump import ui_setup as flows
+        except MemoryError:  # the heap is short just now: say so, and nothing else happens
+            self.open(Message(["BUSY", "", "try again", "in a moment"], back=True))
+            return
+        getattr(flows, what)(self, *args)
 
     # ----------------------------------------------------------------- flows
 
@@ -232,84 +299,19 @@ class Ui:
         p = self.pump
         items = []
         if p.current_bolus is not None:
-            items.append(("Cancel bolus", self._cancel_bolus))
+            items.append(("Cancel bolus", "cancel_bolus"))
         else:
-            items.append(("Bolus", self._bolus))
+            items.append(("Bolus", "bolus_menu"))
         if p.temp is not None:
-            items.append(("Cancel temp", self._cancel_temp))
+            items.append(("Cancel temp", "cancel_temp"))
         else:
-            items.append(("Temp basal", self._temp))
-        items.append(("Resume" if p.mode != RUNNING else "Suspend", self._suspend_resume))
-        items.append(("Prime", self._prime))
-        items.append(("New reservoir", self._reservoir))
-        items.append(("Alarms", self._alarms))
-        items.append(("Lock keys", self._lock))
-        return _Menu("MENU", items)
-
-    def _prime(self, ui):
-        def confirm(ui, mu):
-            p = self.pump
-            self.open(_Confirm(["Prime", "  " + _u(mu), "(not therapy)"], "prime", lambda: p.prime(mu)))
-
-        self.open(_Entry("PRIME", 500, 100, 5000, 100, _u, confirm))
-
-    def _reservoir(self, ui):
-        def confirm(ui, mu):
-            p = self.pump
-            rows = ["New reservoir", "  " + _u(mu)]
-            self.open(_Confirm(rows, "new_reservoir", lambda: p.new_reservoir(mu)))
-
-        self.open(_Entry("RESERVOIR FILL", 200000, 10000, 300000, 10000, _u, confirm))
-
-    def _alarms(self, ui):
-        active = self.pump.alarms.active()
-        rows = ["ALARMS (%d)" % len(active)]
-        for alarm in active[:5]:  # (code, priority, text, state)
-            rows.append(("*" if alarm[3] == "raised" else " ") + alarm[2])
-        self.open(_Message(rows if active else rows + ["none"]))
-
-    def _lock(self, ui):
-        def lock():
-            self.locked = True
-
-        self.open(_Confirm(["Lock the keys", "(hold BACK on", "home: unlock)"], "lock", lock))
-
-    def _bolus(self, ui):
-        s = self.pump.settings
-        inc = s.bolus_increment_mu
-        self.open(_Entry("BOLUS", inc, inc, s.max_bolus_mu, inc, _u, self._bolus_confirm))
-
-    def _bolus_confirm(self, ui, mu):
-        p = self.pump
-        self.open(_Confirm(["Deliver bolus", "  " + _u(mu)], "bolus", lambda: p.bolus(mu)))
-
-    def _cancel_bolus(self, ui):
-        p = self.pump
-        b = p.current_bolus
-        done = p.rig.mu_for(b.delivered_steps) if b else 0
-        rows = ["Cancel bolus", "  " + _u(b.programmed_mu if b else 0), "given " + _u(done)]
-        self.open(_Confirm(rows, "cancel_bolus", p.cancel_bolus))
-
-    def _temp(self, ui):
-        self.open(_Entry("TEMP BASAL %", 100, 0, 250, 10, lambda v: "%d %%" % v, self._temp_minutes))
-
-    def _temp_minutes(self, ui, percent):
-        def confirm(ui, minutes):
-            p = self.pump
-            rows = ["Temp basal", "  %d %%" % percent, "  for %d:%02d h" % (minutes // 60, minutes % 60)]
-            self.open(_Confirm(rows, "temp_basal", lambda: p.temp_basal(minutes, percent)))
-
-        self.open(
-            _Entry("TEMP DURATION", 60, 30, 1440, 30, lambda v: "%d:%02d h" % (v // 60, v % 60), confirm)
-        )
-
-    def _cancel_temp(self, ui):
-        p = self.pump
-        self.open(_Confirm(["Cancel temp", "basal"], "cancel_temp_basal", p.cancel_temp_basal))
-
-    def _suspend_resume(self, ui):
-        p = self.pump
-        if p.mode == RUNNING:
-            self.open(_Confirm(["Suspend", "all delivery"], "suspend", p.suspend))
-        else:
-            self.open(_Confirm(["Resume", "delivery"], "resume", p.resume))
+            items.append(("Temp basal", "temp"))
+        items.append(("Resume" if p.mode != RUNNING else "Suspend", "suspend_resume"))
+        items.append(("Basal profiles", "profiles"))
+        items.append(("History", "history"))
+        items.append(("Alarms", "alarms"))
+        items.append(("Prime", "prime"))
+        items.append(("New reservoir", "reservoir"))
+        items.append(("Settings", "settings"))
+        items.append(("Lock keys", "lock"))
+        return Menu("MENU", items)

@@ -19,8 +19,11 @@ ticks_us (App.worst_us; docs/benchmarks.md has the figures):
   watchdog  feeds the hardware watchdog once a second, and only when delivery and display
             have both run since the last feed: one stuck task resets the board (S19)
 
-Keys go to the interface (pump/ui.py: the home screen, the menus, the confirm screens), loaded
-at the first key and unloaded once it is back home with the screen off. Any key wakes the
+Keys go to the interface (pump/ui.py: the home screen, the menus, the confirm screens; loaded
+at start-up, so a key never waits on an import). The menus' flows (pump/ui_dose.py,
+pump/ui_setup.py) are loaded when opened and unloaded once the interface is back home with
+the screen off. Settings changed on the pump are stored in the settings file before the pump
+takes them; a date and time set there set the real-time clock too. Any key wakes the
 screen and restarts the auto-off timer (the core's key_pressed). What the pump refuses is
 shown and recorded in the history like any refused command.
 
@@ -39,8 +42,10 @@ import sys
 # the heap before the pump allocates its buffers, not asked for later when it may be full
 from asyncio import Event, ThreadSafeFlag, gather, sleep_ms
 
+from pump.boot import FLOW_MODULES
 from pump.compat import const, ticks_diff, unload
 from pump.home import draw, lines
+from pump.ui import Ui  # resident from start-up: a key press never waits on a first import
 
 STARTUP = const(0)
 DELIVERY = const(1)
@@ -79,6 +84,7 @@ class App:
         self.ui = None  # pump/ui.py's Ui while a person uses the buttons
         self._screen_left_ms = _SCREEN_ON_MS  # the home screen shows after a start
         self._lit = False
+        self.shown = None  # the lines last drawn
         self._press = ThreadSafeFlag()
         self._sound = Event()
         hw.buzzer.wake = self._sound.set
@@ -137,14 +143,24 @@ class App:
                 await sleep_ms(_BUTTON_MS)
 
     def key(self, name, kind):
-        """A button event goes to the interface (pump/ui.py), loaded at the first key: the
-        menus take heap only while a person uses them."""
+        """A button event goes to the interface (pump/ui.py, loaded at start-up); its menus'
+        code (pump/ui_dose.py, pump/ui_setup.py) takes heap only while a person uses them."""
         if self.ui is None:
-            from pump.ui import Ui
-
-            self.ui = Ui(self.pump)
+            self.ui = Ui(self.pump, self._save_settings, self.hw.clock.set)
         self._screen_left_ms = _SCREEN_ON_MS
         self.ui.key(name, kind, self._ticks_ms())
+
+    def _save_settings(self, record):
+        """Store settings changed on the pump's screens (the settings file), or refuse."""
+        from pump import settings_store
+        from pump.errors import Refused
+
+        try:
+            settings_store.save(self.hw.flash, record)
+        except settings_store.SettingsError as e:
+            raise Refused("settings", "not stored: %s" % e.reason)
+        finally:
+            unload("pump.settings_store")
 
     def _idle_ui(self):
         """Back home after a minute without a key; once the screen is off too, the
@@ -155,7 +171,8 @@ class App:
         ui.tick(self._ticks_ms())
         if not ui.stack and not self._lit:
             self.ui = None
-            unload("pump.ui")
+            for name in FLOW_MODULES:
+                unload(name)
 
     async def display(self):
         pins = list(self.hw.button_pins.values())
@@ -180,7 +197,8 @@ class App:
             if not self._lit:
                 hw.display.power(True)
             mv = hw.battery.mv()
-            draw(self.canvas, self.ui.lines(mv) if self.ui else lines(self.pump, mv))
+            self.shown = self.ui.lines(mv) if self.ui else lines(self.pump, mv)
+            draw(self.canvas, self.shown)
             self._lit = hw.display.show(self.frame)  # False: an I2C error; tried again in 1 s
             self.frames += self._lit
         elif self._lit:

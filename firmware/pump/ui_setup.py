@@ -1,0 +1,150 @@
+"""The interface's settings screens: limits, carb ratio, sensitivity and target by time of
+day, insulin action, low-reservoir level, auto-off, set change, the date and time; and the
+review of settings the pump could not read back at a start. pump/ui.py's menu opens them
+(Ui.setup) and loads this module only then.
+"""
+
+from pump.calendar import civil, date_text, day_number, month_days
+from pump.ui import Confirm, Entry, Menu, hm_text, u_text
+from pump.ui_change import change, clock_text, daily_mu, handled, rate_text, segment_pairs
+
+
+def _amount(title, field, lo, hi, step, show=u_text):
+    """A menu item that edits one whole-number setting."""
+
+    def open_entry(ui):
+        value = getattr(ui.pump.settings, field)
+
+        def confirm(ui, v):
+            def edit(rec):
+                rec[field] = v
+
+            change(ui, [title, "  " + show(v)], edit)
+
+        ui.open(Entry(title, value, lo, hi, step, show, confirm))
+
+    return (title[0] + title[1:].lower(), open_entry)
+
+
+def _off_or_hours(minutes):
+    return "off" if not minutes else hm_text(minutes)
+
+
+def _auto_off(ui):
+    value = ui.pump.settings.auto_off_min
+
+    def confirm(ui, v):
+        minutes = 0 if v < 300 else v
+
+        def edit(rec):
+            rec["auto_off_min"] = minutes
+
+        change(ui, ["Auto-off after", "  " + _off_or_hours(minutes)], edit)
+
+    # 4 h on the scale stands for off: auto-off is 5..24 h or off
+    ui.open(
+        Entry("AUTO-OFF", value or 240, 240, 1440, 60, lambda v: _off_or_hours(0 if v < 300 else v), confirm)
+    )
+
+
+def _schedule(title, field, lo, hi, step, show):
+    """A menu item that edits a time-of-day schedule's values (carb ratio, sensitivity, target)."""
+
+    def open_menu(ui):
+        flat = getattr(ui.pump.settings, field)
+        items = []
+        for i, (start, value) in enumerate(segment_pairs(flat)):
+
+            def entry(ui, i=i, start=start, value=value):
+                def confirm(ui, v):
+                    def edit(rec):
+                        rec[field][2 * i + 1] = v
+
+                    change(ui, [title, "from " + clock_text(start), "  " + show(v)], edit)
+
+                ui.open(Entry(title, value, lo, hi, step, show, confirm))
+
+            items.append((clock_text(start) + " " + show(value), entry))
+        ui.open(Menu(title, items))
+
+    return (title[0] + title[1:].lower(), open_menu)
+
+
+def settings(ui):
+    from pump import settings_user as u
+
+    items = [
+        _amount("MAX BOLUS", "max_bolus_mu", 50, u.MAX_BOLUS_CEILING_MU, 50),
+        _amount("MAX BASAL", "max_basal_mu_h", 50, u.MAX_BASAL_CEILING_MU_H, 50, rate_text),
+        _amount("MAX PER HOUR", "max_hourly_mu", 50, u.MAX_HOURLY_CEILING_MU, 500),
+        _amount("MAX PER DAY", "max_daily_mu", 1000, u.MAX_DAILY_CEILING_MU, 1000),
+        _schedule("CARB RATIO", "icr_dg_per_u", 10, 1500, 5, lambda v: "%d.%d g/U" % (v // 10, v % 10)),
+        _schedule("SENSITIVITY", "isf_mgdl_per_u", 5, 400, 1, lambda v: "%d mg/dL/U" % v),
+        _schedule("TARGET BG", "target_mgdl", 70, 200, 1, lambda v: "%d mg/dL" % v),
+        _amount("INSULIN ACTION", "dia_min", 300, 480, 30, hm_text),
+        _amount("ACTIVITY PEAK", "peak_min", 35, 120, 5, lambda v: "%d min" % v),
+        _amount("LOW RESERVOIR", "low_reservoir_mu", 10000, 40000, 1000),
+        ("Auto-off", _auto_off),
+        _amount("SET CHANGE", "set_change_min", 1440, 10080, 720, hm_text),
+        ("Time and date", time),
+    ]
+    ui.open(Menu("SETTINGS", items))
+
+
+def review(ui):
+    """Settings the pump could not read back: it started on defaults, suspended. The person
+    looks them over and confirms them (or changes them in Settings first)."""
+    p = ui.pump
+    s = p.settings
+    rows = [
+        "max bolus",
+        "  " + u_text(s.max_bolus_mu),
+        "profile " + s.active_profile,
+        "  %s a day" % u_text(daily_mu(s.schedule())),
+        "use these?",
+    ]
+
+    def confirm(ui):
+        def edit(rec):
+            pass
+
+        change(ui, ["Use these", "settings", "(to change:", " Settings menu)"], edit)
+
+    from pump.ui_dose import Choice
+
+    ui.open(Choice("SETTINGS LOST", rows, confirm))
+
+
+def time(ui):
+    """Set the date and time: hour, minute, year, month, day, then a confirm screen."""
+    p = ui.pump
+    y0, m0, d0 = civil(p.day)
+    minute0 = p.tod_ms // 60000
+
+    def hour(ui, hh):
+        def minute(ui, mm):
+            def year(ui, y):
+                def month(ui, mo):
+                    def day(ui, d):
+                        n = day_number(y, mo, d)
+                        tod_ms = (hh * 60 + mm) * 60000
+                        rows = ["Set date, time", "  " + date_text(n), "  " + clock_text(hh * 60 + mm)]
+
+                        def action():
+                            p.confirm_time(n, tod_ms)
+                            if ui.set_clock is not None:
+                                ui.set_clock(n, tod_ms)
+                            handled(p, "clock_lost")
+
+                        ui.open(Confirm(rows, "time", action))
+
+                    days = month_days(y, mo)
+                    ui.open(Entry("DAY", d0 if d0 <= days else days, 1, days, 1, lambda v: "%d" % v, day))
+
+                ui.open(Entry("MONTH", m0, 1, 12, 1, lambda v: "%d" % v, month))
+
+            ui.open(Entry("YEAR", y0, 2024, 2099, 1, lambda v: "%d" % v, year))
+
+        ui.open(Entry("MINUTE", minute0 % 60, 0, 59, 1, lambda v: "%02d" % v, minute))
+
+    ui.open(Entry("HOUR", minute0 // 60, 0, 23, 1, lambda v: "%02d" % v, hour))
