@@ -6,6 +6,7 @@ import pathlib
 import subprocess
 import sys
 
+import pumpsim
 import pytest
 import simhist
 
@@ -109,7 +110,7 @@ def test_30_day_scenario_bounds_every_minute(tmp_path):
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_micropython_trace_is_byte_identical(path, tmp_path):
     """The same scenario in the MicroPython unix port, in the pump heap tools/pumpsim.py gives
-    it (PUMP_HEAP, 96 KB), gives the same bytes."""
+    it (PUMP_HEAP), gives the same bytes."""
     traces = []
     for runtime in ("cpython", "micropython"):
         out = tmp_path / (runtime + ".json")
@@ -123,7 +124,7 @@ def test_micropython_trace_is_byte_identical(path, tmp_path):
                 "--runtime",
                 runtime,
                 "--heap",
-                "96K",
+                pumpsim.PUMP_HEAP,
                 "--quiet",
             ],
             check=True,

@@ -22,16 +22,24 @@ def test_a_png_shows_exactly_the_frame_micropython_draws(tmp_path):
             assert (img.getpixel((x * 3 + 1, y * 3 + 1)) > 0) == screens.lit(frame, x, y)
 
 
-def test_the_tour_shows_the_main_screens_in_order():
-    shots = dict(screens.tour())
-    assert shots["home"][1] == "RUNNING" and shots["home"][0].startswith("09:00")  # 30 minutes after 08:30
-    assert shots["menu"][:2] == ["MENU", ">Bolus"]
-    assert shots["bolus-confirm"][:2] == ["Deliver bolus", "  2.00 U"]
-    assert shots["home-bolus-running"][5].startswith("Bolus ")
-    assert shots["home-occlusion-alarm"][1] == "STOPPED" and shots["home-occlusion-alarm"][7] == "!OCCLUSION"
+def test_pumpsim_writes_a_png_and_the_text_of_every_snapshot_in_a_scenario(tmp_path):
+    import pumpsim
 
-
-def test_screens_writes_a_png_per_screen(tmp_path):
-    assert screens.main([str(tmp_path)]) == 0
+    assert (
+        pumpsim.main([pumpsim.ROOT + "/scenarios/buttons.json", "--quiet", "--screens", str(tmp_path)]) == 0
+    )
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names[0] == "01-home.png" and len(names) == 6
+    assert names[0] == "01-home.png" and "04-bolus-amount.png" in names and names[-1] == "screens.txt"
+    assert len(names) == 16
+    text = (tmp_path / "screens.txt").read_text()
+    assert "|Deliver bolus   |\n  |  2.00 U        |" in text
+    assert "|!OCCLUSION      |" in text and "|CALCULATOR      |" in text
+    # each picture is the frame of its text: the confirm screen's pixels, checked
+    shots = text.split("\n\n")
+    confirm = [s for s in shots if s.startswith("05-bolus-confirm.png")][0]
+    rows = [line[3:19] for line in confirm.splitlines()[1:]]
+    (frame,) = screens.frames([rows])
+    img = Image.open(tmp_path / "05-bolus-confirm.png")
+    for y in range(64):
+        for x in range(128):
+            assert (img.getpixel((x * 4 + 2, y * 4 + 2)) > 0) == screens.lit(frame, x, y)

@@ -25,6 +25,8 @@ _POWER_CUT = const(13)
 _POWER_ON = const(14)
 _SETTINGS = const(15)
 _CONFIRM_TIME = const(16)
+_PRESS = const(17)
+_SNAPSHOT = const(18)
 
 
 def is_fault(action):
@@ -33,11 +35,15 @@ def is_fault(action):
 
 def apply(run, action, fault, args):
     """Do a plan event's action on run.pump, or on the rig (run._fault), or to the power
-    (run._boot, run._power_cut). Raises Refused when the pump refuses it."""
+    (run._boot, run._power_cut), or on the buttons (run._press) and the screen
+    (run._snapshot). Raises Refused when the pump refuses it."""
     p = run.pump
     a = args.get
     if action == _FAULT:
         run._fault(fault, a("mv"))
+        return
+    if action == _SNAPSHOT:
+        run._snapshot(a("name"))
         return
     if action == _POWER_ON or p is None:
         from pump.errors import Refused
@@ -50,6 +56,9 @@ def apply(run, action, fault, args):
         return
     if action == _POWER_CUT:
         run._power_cut()
+        return
+    if action == _PRESS:
+        run._press(a("button"), a("long", False), a("times", 1))
         return
     p.key_pressed()  # every other scenario action is done on the pump's buttons
     if action == _ACK:

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Run a pump scenario on the virtual rig in simulated time and summarise it.
 
-    python tools/pumpsim.py SCENARIO.json [--trace OUT.json]
-                            [--runtime cpython|micropython] [--heap 96K]
+    python tools/pumpsim.py SCENARIO.json [--trace OUT.json] [--screens DIR]
+                            [--runtime cpython|micropython] [--heap 104K]
 
 The same scenario code runs in CPython or inside the real MicroPython interpreter (the unix
-port); both write byte-identical JSON traces. The summary is printed from the trace.
+port); both write byte-identical JSON traces. The summary is printed from the trace. With
+--screens, each `snapshot` event of the scenario becomes a PNG of the OLED in DIR, drawn by
+tools/screens.py, with the text of every screen in DIR/screens.txt.
 """
 
 import argparse
@@ -38,10 +40,11 @@ def tool(name):
 
 
 # The heap the pump's process gets by default and in the tests: what the pump with its history
-# memory needs on the 64-bit unix port (80-84 KB measured, docs/benchmarks.md), with room for
+# memory needs on the 64-bit unix port (80-85 KB measured, docs/benchmarks.md; up to about
+# 96 KB while a scenario's presses have a menu open, scenarios/buttons.json), with room for
 # the run-to-run spread of the collector's conservative stack scan. The target is 64 KB and
 # not met; tools/bench.py reports the smallest heap each scenario needs.
-PUMP_HEAP = "96K"
+PUMP_HEAP = "104K"
 
 # The source name stored in each .mpy is the module's dotted name, which the interpreter
 # interns anyway: a path would cost every module one more interned string in the heap.
@@ -151,7 +154,8 @@ def run_micropython(path, trace_path, heap):
                 sys.exit("pumpsim (micropython %s): %s%s" % (name, proc.stdout, proc.stderr))
     finally:
         for leftover in [plan_path] + [
-            trace_path + "." + s for s in ("doses", "rejected", "events", "alarms", "history", "final")
+            trace_path + "." + s
+            for s in ("doses", "rejected", "events", "alarms", "screens", "history", "final")
         ]:
             if os.path.exists(leftover):
                 os.remove(leftover)
@@ -204,6 +208,8 @@ def summary(trace, out=sys.stdout):
     w("Refused (%d):\n" % len(trace["rejected"]))
     for r in trace["rejected"]:
         w("  %7.1f min  %s: %s\n" % (r["t_ms"] / 60000, r["do"], r["reason"]))
+    if trace["screens"]:
+        w("Screens (%d): %s\n" % (len(trace["screens"]), ", ".join(s["name"] for s in trace["screens"])))
     w("Events (%d):\n" % len(trace["events"]))
     for e in trace["events"][:40]:
         rest = ", ".join("%s=%s" % (k, e[k]) for k in sorted(e) if k not in ("t_ms", "code"))
@@ -212,10 +218,33 @@ def summary(trace, out=sys.stdout):
         w("  ... %d more in the trace\n" % (len(trace["events"]) - 40))
 
 
+def write_screens(trace, out_dir):
+    """The trace's snapshots as PNG pictures of the OLED, and their text; returns the paths."""
+    import screens
+
+    shots = trace["screens"]
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    with open(os.path.join(out_dir, "screens.txt"), "w") as text:
+        for i, (shot, frame) in enumerate(
+            zip(shots, screens.frames([s["rows"] for s in shots]), strict=True)
+        ):
+            path = os.path.join(out_dir, "%02d-%s.png" % (i + 1, shot["name"]))
+            screens.png(frame, path)
+            paths.append(path)
+            minute = shot["t_ms"] // 60000
+            text.write(
+                "%s  at %d:%02d (%s)\n" % (os.path.basename(path), minute // 60, minute % 60, shot["name"])
+            )
+            text.write("".join("  |%-16s|\n" % row for row in shot["rows"]) + "\n")
+    return paths
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("scenario")
     ap.add_argument("--trace", help="write the JSON trace here")
+    ap.add_argument("--screens", metavar="DIR", help="write the scenario's snapshots here as PNG files")
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
     ap.add_argument(
         "--heap", default=PUMP_HEAP, help="MicroPython heap of the pump's process (default %s)" % PUMP_HEAP
@@ -232,6 +261,9 @@ def main(argv=None):
             trace = json.load(f)
     if not args.quiet:
         summary(trace)
+    if args.screens:
+        for path in write_screens(trace, args.screens):
+            print(path)
     return 0
 
 

@@ -35,7 +35,11 @@ EVENTS = {
     "power_on": ((), ()),
     "settings": (("settings",), ()),
     "confirm_time": ((), ()),
+    "press": (("button",), ("long", "times")),
+    "snapshot": (("name",), ()),
 }
+BUTTONS = ("UP", "DOWN", "OK", "BACK")
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_"
 FAULTS = (
     "occlusion",
     "clear_occlusion",
@@ -71,8 +75,10 @@ ACTIONS = (
     "power_on",
     "settings",
     "confirm_time",
+    "press",
+    "snapshot",
 )
-_INT_KEYS = ("extended_min", "now_pct", "minutes", "percent", "carbs_g", "bg_mgdl", "mv")
+_INT_KEYS = ("extended_min", "now_pct", "minutes", "percent", "carbs_g", "bg_mgdl", "mv", "times")
 _AMOUNT_KEYS = ("units", "rate_u_h")
 
 
@@ -177,13 +183,21 @@ def check_events(events, end_ms, rig):
                 args[key] = _whole(value, where + "." + key)
             elif key in _AMOUNT_KEYS:
                 args[key] = _milli(value, where + "." + key)
-            elif key == "deliver":
+            elif key == "deliver" or key == "long":
                 if not isinstance(value, bool):
-                    raise ScenarioError(where + ".deliver: expected true or false")
+                    raise ScenarioError("%s.%s: expected true or false" % (where, key))
                 args[key] = value
             elif key == "name":
                 if not isinstance(value, str):
                     raise ScenarioError(where + ".name: expected a profile name")
+                if do == "snapshot" and not (0 < len(value) <= 40 and all(c in _NAME_CHARS for c in value)):
+                    raise ScenarioError(where + ".name: 1 to 40 of a-z, 0-9, - and _ (it names a file)")
+                args[key] = value
+            elif key == "button":
+                if value not in BUTTONS:
+                    raise ScenarioError(
+                        "%s.button: unknown button %r (one of %s)" % (where, value, ", ".join(BUTTONS))
+                    )
                 args[key] = value
             elif key == "settings":
                 try:
@@ -200,6 +214,8 @@ def check_events(events, end_ms, rig):
             raise ScenarioError(where + ": mv goes with, and only with, a battery fault")
         if "mv" in args and not 2500 <= args["mv"] <= 5000:
             raise ScenarioError(where + ".mv: %d is outside 2500..5000" % args["mv"])
+        if not 1 <= args.get("times", 1) <= 100:
+            raise ScenarioError(where + ".times: %d is outside 1..100" % args["times"])
         if do == "temp_basal" and ("percent" in args) == ("rate_u_h" in args):
             raise ScenarioError(where + ": temp_basal takes either percent or rate_u_h")
         events[i] = [at_ms, do, args]

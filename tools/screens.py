@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """The pump's screens as the OLED shows them, on the host: the frames and PNG pictures of them.
 
-    python tools/screens.py OUT_DIR     # a tour of the interface's screens, as PNG files
+    python tools/pumpsim.py scenarios/buttons.json --screens OUT_DIR   # uses this module
 
 The pixels come from MicroPython's own `framebuf` (the unix port runs pump/home.py's draw),
 the module and the 8x8 font the board draws with, so a picture is exactly the frame the
@@ -61,61 +60,3 @@ def png(frame, path, scale=4):
     img = Image.new("L", (WIDTH, HEIGHT), 0)
     img.putdata([255 if lit(frame, x, y) else 0 for y in range(HEIGHT) for x in range(WIDTH)])
     img.resize((WIDTH * scale, HEIGHT * scale), Image.NEAREST).save(path)
-
-
-def tour():
-    """(name, rows) of the main screens, from a pump driven through its buttons."""
-    from harness import Sim
-    from pump.ui import Ui
-
-    sim = Sim(reservoir_u=150, tod_min=8 * 60 + 30)
-    ui = Ui(sim.pump)
-    shots = []
-
-    def key(name, kind="press", n=1):
-        for _ in range(n):
-            if kind == "press":
-                ui.key(name, "down", sim.clock.ticks_ms())
-                ui.key(name, "short", sim.clock.ticks_ms())
-            else:
-                ui.key(name, kind, sim.clock.ticks_ms())
-
-    def shot(name):
-        shots.append((name, ui.lines(3900)))
-
-    sim.run_min(30)
-    shot("home")
-    key("OK")
-    shot("menu")
-    key("OK")
-    key("UP", n=39)  # 2.00 U
-    shot("bolus-amount")
-    key("OK")
-    shot("bolus-confirm")
-    key("OK")
-    sim.run_min(0.5)
-    key("OK")
-    shot("home-bolus-running")
-    sim.run_min(2)
-    sim.hw.line.block()
-    sim.run_min(30)
-    shot("home-occlusion-alarm")
-    return shots
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        sys.exit("usage: screens.py OUT_DIR")
-    out = argv[0]
-    os.makedirs(out, exist_ok=True)
-    shots = tour()
-    for i, ((name, _), frame) in enumerate(zip(shots, frames([rows for _, rows in shots]), strict=True)):
-        path = os.path.join(out, "%02d-%s.png" % (i + 1, name))
-        png(frame, path)
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

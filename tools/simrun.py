@@ -6,9 +6,10 @@ and events go to side files that are appended to the trace at the end.
 
 Trace layout (integers and strings only): {"minutes": [[minute, basal_mu, bolus_mu,
 prime_mu, steps], ...], "doses": [...], "rejected": [...], "events": [...], "alarms": [...],
-"final": {...}, "history": [...]}. Run writes all but the history; tools/simhist.py then
-reads the history back from the flash the pump wrote, as a download would, and closes the
-trace (the pump's process never holds the code that analyses its history).
+"screens": [{"t_ms", "name", "rows"}, ...], "final": {...}, "history": [...]}. Run writes
+all but the history; tools/simhist.py then reads the history back from the flash the pump
+wrote, as a download would, and closes the trace (the pump's process never holds the code
+that analyses its history).
 """
 
 import json
@@ -17,7 +18,7 @@ import os
 from actions import apply, is_fault
 
 from jsonout import write_json
-from pump.boot import start
+from pump.boot import FLOW_MODULES, start
 from pump.compat import const, unload
 from pump.engine import BASAL, BOLUS, PRIME
 from pump.errors import Refused
@@ -42,6 +43,7 @@ _CORRUPT_SETTINGS = const(11)
 _BUZZER_FAULT = const(12)
 _BUZZER_OK = const(13)
 _CLOCK_KEPT_MS = const(300000)  # off longer than this, the pump does not trust its clock
+_SECTIONS = ("doses", "rejected", "events", "alarms", "screens")
 
 
 class _Section:
@@ -99,10 +101,11 @@ class Run:
         self.motor = self.hw.motor
         self.flash = DirFlash(flash_dir, fresh=False)  # holds the settings file written with the plan
         self.sections = {}
-        for name in ("doses", "rejected", "events", "alarms"):
+        for name in _SECTIONS:
             self.sections[name] = _Section(trace_path + "." + name)
         self.off_totals = [0, 0, 0]  # basal, bolus, prime delivered by pumps before a power cut
         self.off_since_ms = None  # when the power went, while it is off
+        self.ui = None  # the buttons' interface (pump/ui.py), from the first press or snapshot
         self.pump = self._boot(plan["reservoir_mu"])
 
     def _boot(self, fresh_reservoir_mu):
@@ -123,6 +126,7 @@ class Run:
         self.motor.stop()
         self.hw.buzzer.stop()
         self.pump = None
+        self.ui = None
         self.off_since_ms = self.clock.elapsed_ms
 
     def _emit(self, code, fields):
@@ -140,6 +144,31 @@ class Run:
 
     def _apply(self, action, fault, args):
         apply(self, action, fault, args)
+
+    def _interface(self):
+        if self.ui is None:
+            from pump.ui import Ui
+
+            self.ui = Ui(self.pump, self._save_settings)
+        self.ui.tick(self.clock.ticks_ms())  # a minute without a key has taken it home
+        if not self.ui.stack:  # home: the menus' code goes until a menu needs it, as on a board
+            for name in FLOW_MODULES:
+                unload(name)
+        return self.ui
+
+    def _press(self, button, long, times):
+        """Presses of a button, as the buttons driver reports them (hal/buttons.py): each
+        begins ("down") and ends short, or is held long. A press takes no simulated time."""
+        ui = self._interface()
+        now = self.clock.ticks_ms()
+        for _ in range(times):
+            ui.key(button, "down", now)
+            ui.key(button, "long" if long else "short", now)
+
+    def _snapshot(self, name):
+        """What the screen shows now, as its 8 lines of text (a powered-off pump shows none)."""
+        rows = self._interface().lines(self.hw.battery.mv()) if self.pump else [""] * 8
+        self.sections["screens"].add({"t_ms": self.clock.elapsed_ms, "name": name, "rows": rows})
 
     def _save_settings(self, record):
         from pump import settings_store
@@ -190,7 +219,7 @@ class Run:
             self._simulate(out)
         buf = bytearray(256)
         with open(self.trace_path, "ab") as out:
-            for name in ("doses", "rejected", "events", "alarms"):
+            for name in _SECTIONS:
                 out.write(b'],"' + name.encode() + b'":[')
                 self.sections[name].copy_into(out, buf)
             out.write(b'],"final":')

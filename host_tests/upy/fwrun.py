@@ -1,6 +1,6 @@
 """The whole firmware in the MicroPython unix port, on the virtual rig, in simulated time.
 
-    python tools/mprom.py IMAGE 128K fwrun PLAN FLASH OUT [CRASH_AT_MS]   (tools/fwsim.py)
+    python tools/mprom.py IMAGE 144K fwrun PLAN FLASH OUT [CRASH_AT_MS]   (tools/fwsim.py)
 
 IMAGE is a ROMFS image of the board's build (build/<board>/: lib/, board.mpy, main.py) with
 this harness's modules beside it: machine, rp2 and time stand-ins (this directory) and the
@@ -163,6 +163,18 @@ async def _script(board, header, events, report, hands):
         if do == "ack":
             await _press(board, "OK", 150)
             continue
+        if do == "press":  # on the button's pin, held past the long-press time when long
+            for _ in range(args.get("times", 1)):
+                await _press(board, args["button"], 1000 if args.get("long") else 150)
+            continue
+        if do == "snapshot":  # the screen's text; whether the panel is lit and shows exactly it
+            await asyncio.sleep_ms(1100)  # the display task redraws once a second
+            rows = app.shown  # the lines it drew last (the battery read then, the text then)
+            lit = app._lit
+            report["screens"].append(
+                [args["name"], rows, lit, lit and machine.display.frame == _rendered(rows)]
+            )
+            continue
         hands.kind = args.get("kind", "")
         try:
             actions.apply(hands, action, fault, args)
@@ -211,7 +223,7 @@ def main(argv):
     board.FLASH_ROOT = flash_dir  # the board's files, in a directory of the host
     machine.setup(header, board)
     machine.display.crash_at_ms = crash_at_ms
-    report = {"rejected": [], "peak_alloc": 0, "peak_live": 0}
+    report = {"rejected": [], "screens": [], "peak_alloc": 0, "peak_live": 0}
     from hal.storage import Flash
 
     hands = _Hands(Flash(flash_dir))
