@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
-SCENARIO ?= scenarios/day-mixed.json
+SCENARIO ?=
 
 .PHONY: venv test sim bench lint check build deploy repl clean
 
@@ -20,8 +20,13 @@ $(STAMP): requirements.txt
 test: venv
 	$(PY) -m pytest host_tests
 
+# make sim: the pump in the terminal (tools/termsim.py); make sim SCENARIO=file: a scenario, headless
 sim: venv
+ifeq ($(SCENARIO),)
+	$(PY) tools/termsim.py
+else
 	$(PY) tools/pumpsim.py $(SCENARIO)
+endif
 
 bench: venv
 	$(PY) tools/bench.py
