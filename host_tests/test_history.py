@@ -164,14 +164,14 @@ def test_type_table():
 
 
 def test_the_writers_private_numbers_are_the_format_s():
-    """pump/history.py and pump/recorder.py keep the record numbers they write as private
+    """pump/history.py, recorder.py, restart.py and ui_history.py keep the record numbers they use as private
     constants (no interned names on the pump); each must be the number history_query names."""
     import re
 
-    from pump import recorder, restart
+    from pump import recorder, restart, ui_history
 
     seen = 0
-    for module in (H, recorder, restart):
+    for module in (H, recorder, restart, ui_history):
         with open(module.__file__) as f:
             for name, value in re.findall(r"^_([A-Z_]+) = const\((\d+)\)", f.read(), re.M):
                 if name in Q.__dict__ and isinstance(Q.__dict__[name], int) and name != "STOPPED":

@@ -35,6 +35,29 @@ class Person:
     def screen(self):
         return self.ui.lines(4000)
 
+    def mash(self, name, how, n):
+        """One action of the mashing tests: presses, DOWN n times then OK ("walk"), a hold with
+        n repeats, or a key stuck since before this screen (no "down" seen)."""
+        if how == "press":
+            self.press(name, 1 + n % 4)
+        elif how == "walk":
+            self.press("DOWN", n)
+            self.press("OK")
+        elif how == "hold":
+            self.hold(name, n)
+        else:
+            self.event(name, "long")
+            self.event(name, "short")
+
+    def check_boluses(self, started):
+        """Every bolus the pump started after the first `started` was confirmed on a screen
+        showing exactly its amount; returns how many have started."""
+        events = [e for e in self.sim.events if e["code"] == "bolus_started"]
+        for e in events[started:]:
+            mu = e["programmed_mu"]
+            assert self.ui.last_confirmed[1][1] == "  %d.%02d U" % (mu // 1000, mu % 1000 // 10)
+        return len(events)
+
 
 def test_a_bolus_is_entered_confirmed_on_a_screen_showing_it_and_delivered_exactly():
     sim = Sim()
@@ -256,17 +279,8 @@ def test_button_mashing_over_30_simulated_days_keeps_every_limit(steps):
     record = lambda minute: therapy.__setitem__(minute, sim.basal_mu + sim.bolus_mu)  # noqa: E731
     started = 0
     for name, how, n, wait in steps:
-        if how == "press":
-            you.press(name, 1 + n % 4)
-        elif how == "hold":
-            you.hold(name, n)
-        else:
-            you.event(name, "long")
-            you.event(name, "short")
-        for e in [e for e in sim.events if e["code"] == "bolus_started"][started:]:
-            mu = e["programmed_mu"]
-            assert you.ui.last_confirmed[1][1] == "  %d.%02d U" % (mu // 1000, mu % 1000 // 10)
-            started += 1
+        you.mash(name, how, n)
+        started = you.check_boluses(started)
         sim.run_min(wait, record)
         you.ui.tick(sim.clock.ticks_ms())
     left = 30 * 1440 - sim.clock.elapsed_ms // 60000

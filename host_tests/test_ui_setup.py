@@ -3,6 +3,9 @@ extended and dual boluses, basal profiles, history, settings, date and time, and
 confirmations a restart asks for; driven by button events, checked on the screen text, on
 the motor's steps and on what is stored."""
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_ui import Person, menu_to
 
 from fakeflash import FakeFlash
@@ -210,13 +213,13 @@ def test_history_lists_recent_events_and_daily_totals_from_the_flash():
     you.press("OK")
     you.press("OK")  # Recent events
     rows = you.screen()
-    assert rows[0] == "EVENTS (7 days)" and " normal 1.00 U" in rows
+    assert rows[0] == "EVENTS (7 days)" and " bolus 1.00 U" in rows
     you.press("OK")
     you.press("DOWN")
     you.press("OK")  # Daily totals
     rows = you.screen()
     # today: 00:00-01:00 at 1 U/h; yesterday: 23:00-24:00 at 0.5 U/h and the bolus
-    assert rows[0] == "DAILY TOTALS" and rows[1].endswith("1.00 U now") and rows[2] == " basal 1.00 U"
+    assert rows[0] == "DAILY TOTALS" and rows[1] == "today 1.00 U" and rows[2] == " basal 1.00 U"
     assert rows[4].endswith("1.50 U") and rows[5] == " basal 0.50 U" and rows[6] == " bolus 1.00 U"
 
 
@@ -329,3 +332,79 @@ def test_a_temp_basal_and_a_bolus_are_set_and_cancelled_on_the_buttons():
     d = sim.doses[-1]
     assert d["kind"] == "normal" and d["status"] == "cancelled" and 1900 <= d["delivered_mu"] <= 2100
     assert sim.bolus_mu == d["delivered_mu"]
+
+
+# "walk": DOWN n times, then OK, so that random presses reach the deep menu items too (a
+# seeded sample of 30 such runs reaches 37 different screens, and changes settings)
+MASH = st.lists(
+    st.tuples(
+        st.sampled_from(["OK", "UP", "DOWN", "BACK"]),
+        st.sampled_from(["press", "walk", "walk", "hold", "stuck"]),
+        st.integers(0, 12),
+        st.sampled_from([0, 0, 0, 1, 5, 30]),
+    ),
+    max_size=150,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(MASH)
+def test_mashing_every_menu_with_a_flash_never_raises_and_what_is_stored_is_what_runs(acts):
+    """Random presses through every menu of a pump with its history and settings file: the
+    interface never raises, every screen fits the panel, no bolus starts without its confirm
+    screen showing its amount, and the settings the pump runs on are always the ones stored."""
+    sim = Booted()
+    you = sim.person()
+    started = 0
+    for name, how, n, wait in acts:
+        you.mash(name, how, n)
+        started = you.check_boluses(started)
+        rows = you.screen()
+        assert len(rows) == 8 and all(len(r) <= 16 for r in rows), rows
+        assert settings_store.load(sim.fs) == settings_to_record(sim.pump.settings)
+        sim.run_min(wait)
+        you.ui.tick(sim.clock.ticks_ms())
+
+
+def test_the_screens_daily_totals_are_the_history_s_daily_totals():
+    from pump.history_query import daily_totals
+    from pump.ui_history import totals_by_day
+
+    sim = Booted(tod_min=22 * 60)
+    you = sim.person()
+    for _ in range(3):  # a bolus a day over three days and nights
+        bolus_kind(you, "Normal")
+        you.press("UP", 29)
+        you.press("OK", 2)
+        sim.run_min(1440)
+        you.ui.home()
+    h = sim.pump.history()
+    first = sim.pump.day - 4
+    totals = totals_by_day(h, first, 5)
+    assert totals == [daily_totals(h, first + i) for i in range(5)]
+    assert sum(t[2] for t in totals) == 4500 and all(t[0] == t[1] + t[2] for t in totals)
+
+
+def test_a_screen_the_heap_cannot_take_says_busy_but_a_command_that_fails_is_not_hidden(monkeypatch):
+    from pump import ui_dose
+
+    sim = Booted()
+    you = sim.person()
+
+    def no_memory(ui):
+        raise MemoryError
+
+    monkeypatch.setattr(ui_dose, "bolus_menu", no_memory)
+    menu_to(you, "Bolus")
+    you.press("OK")
+    assert you.screen()[0] == "BUSY" and sim.pump.current_bolus is None
+    you.press("OK")  # back to the menu
+    assert you.screen()[0] == "MENU"
+    monkeypatch.undo()
+    monkeypatch.setattr(sim.pump, "bolus", lambda *a, **k: no_memory(None))
+    you.ui.home()
+    bolus_kind(you, "Normal")
+    you.press("OK")  # 0.05 U, the confirm screen
+    you.event("OK", "down")
+    with pytest.raises(MemoryError):  # the shell's last chance stops the motor and resets
+        you.event("OK", "short")

@@ -130,17 +130,6 @@ def daily_totals(h, day):
     return basal + bolus, basal, bolus
 
 
-def totals_by_day(h, first_day, days):
-    """[(total, basal, bolus) mU] of `days` local days from first_day on, in one read of the
-    history (daily_totals' rules)."""
-    sums = [[0, 0] for _ in range(days)]
-    for t_s, is_basal, lower, _ in deliveries(h, first_day * _DAY_S):
-        i = ((t_s - 1) if is_basal else t_s) // _DAY_S - first_day
-        if 0 <= i < days:
-            sums[i][0 if is_basal else 1] += lower
-    return [(b + B, b, B) for b, B in sums]
-
-
 def counts(h):
     """(good, bad) records in the whole history, by reading it all: for diagnostics."""
     good = bad = 0

@@ -53,7 +53,8 @@ def lines(pump, battery_mv):
     elif pump.prime_dose is not None:
         rows.append("Priming...")
     elif pump.last_bolus is not None:
-        rows.append("Last %sU %s" % (_u(pump.last_bolus[0]), _hhmm(pump.last_bolus[1])))
+        mu = pump.last_bolus[0]
+        rows.append("Last %sU %s" % (_u(mu, 1 if mu >= 10000 else 2), _hhmm(pump.last_bolus[1])))
     else:
         rows.append("")
     rows.append("")

@@ -67,7 +67,7 @@ class Menu:
         rows = [self.title]
         top = self.pos - 5 if self.pos > 5 else 0
         for i in range(top, min(top + _ROWS - 1, len(self.items))):
-            rows.append((">" if i == self.pos else " ") + self.items[i][0])
+            rows.append((">" if i == self.pos else " ") + self.items[i][0][:15])
         return rows
 
     def key(self, ui, name, kind):
@@ -195,16 +195,23 @@ class Ui:
         self._last_key_ms = None
         self.locked = False  # key lock: only alarms can be handled, and BACK held unlocks
         self.last_confirmed = None  # (command, the rows its confirm screen showed)
+        self._acting = False  # a confirmed command is being carried out by the pump
 
     # ----------------------------------------------------------------- input
 
     def key(self, name, kind, now_ms):
         self.pump.key_pressed()
         self._last_key_ms = now_ms
-        if self.stack:
-            self.stack[-1].key(self, name, kind)
-        else:
-            self._home_key(name, kind)
+        try:
+            if self.stack:
+                self.stack[-1].key(self, name, kind)
+            else:
+                self._home_key(name, kind)
+        except MemoryError:
+            if self._acting:
+                raise  # a command was under way in the pump: the shell's last chance stops safely
+            # the heap could not take a screen's code or text just now: say so, do nothing else
+            self.open(Message(["BUSY", "", "try again", "in a moment"], back=True))
 
     def tick(self, now_ms):
         """After a minute without a key, back to the home screen (nothing is done); a "done"
@@ -259,13 +266,16 @@ class Ui:
     def do(self, command, action, message=True):
         """Carry out a confirmed action; a refusal is shown and recorded, changing nothing."""
         shown = self.stack[-1].rows if self.stack and isinstance(self.stack[-1], Confirm) else []
+        self._acting = True  # stays set if the pump raises anything but a refusal (see key)
         try:
             action()
         except Refused as e:
+            self._acting = False
             self.pump.refused(command)
             self.home()
             self.open(Message(["REFUSED"] + wrap(str(e))))
             return
+        self._acting = False
         self.last_confirmed = (command, shown)
         self.home()
         if message:
@@ -279,18 +289,14 @@ class Ui:
         """Open a flow of pump/ui_dose.py, ui_basal.py, ui_history.py or ui_setup.py, by name;
         its module is loaded then (pump/boot.py's FLOW_MODULES: what a shell unloads once the
         interface is home)."""
-        try:
-            if what in _DOSE_FLOWS:
-                from pump import ui_dose as flows
-            elif what == "profiles":
-                from pump import ui_basal as flows
-            elif what == "history":
-                from pump import ui_history as flows
-            else:
-                from pump import ui_setup as flows
-        except MemoryError:  # the heap is short just now: say so, and nothing else happens
-            self.open(Message(["BUSY", "", "try again", "in a moment"], back=True))
-            return
+        if what in _DOSE_FLOWS:
+            from pump import ui_dose as flows
+        elif what == "profiles":
+            from pump import ui_basal as flows
+        elif what == "history":
+            from pump import ui_history as flows
+        else:
+            from pump import ui_setup as flows
         getattr(flows, what)(self, *args)
 
     # ----------------------------------------------------------------- flows

@@ -1,16 +1,39 @@
 """The interface's history screens: recent events (7 days, newest first) and daily totals,
 read from the history on flash. pump/ui.py's menu opens them (Ui.setup) and loads this module
-only then.
+only then. The record numbers are the format's (pump/history_query.py names them; a test
+checks they agree), private here so that the pump need not load that module's tables.
 """
 
 from pump.calendar import civil
 from pump.compat import const
 from pump.ui import Menu, Message, u_text
 
+_RESERVOIR = const(5)
+_TEMP_START = const(8)
+_BOLUS_START = const(9)
+_BOLUS_PROGRESS = const(10)
+_DOSE = const(11)
+_INTERRUPTED = const(12)
+_ALARM = const(13)
+_REFUSED = const(14)
+_OPERATIONAL = const(15)
+_LOST = const(16)
+_FIRMWARE_ERROR = const(17)
+_NAMES = (  # the other record types, by number
+    "?",
+    "power on",
+    "time set",
+    "settings",
+    "profile",
+    "reservoir",
+    "suspend",
+    "resume",
+)
 _DAY_S = const(86400)
 _EVENTS_SHOWN = const(30)
 _DAYS_SHOWN = const(7)
 _ROWS = const(8)
+_KINDS = ("bolus", "ext", "dual", "prime", "temp")  # history_query.KIND_NAMES, short
 
 
 class Rows:
@@ -45,37 +68,34 @@ def history(ui):
 
 
 def _event_text(rec):
-    """A history record in at most 16 characters."""
-    from pump import history_query as q
-
+    """A history record in at most 15 characters."""
     t = rec.type
-    if t == q.DOSE or t == q.INTERRUPTED:
-        kind = q.KIND_NAMES[rec.code] if rec.code < len(q.KIND_NAMES) else "dose"
-        if kind == "temp_basal":
-            kind = "temp"
-        return "%s %s" % (kind, u_text(rec.delivered_mu)) + ("!" if t == q.INTERRUPTED else "")
-    if t == q.BOLUS_START:
+    if t == _DOSE or t == _INTERRUPTED:
+        kind = _KINDS[rec.code] if rec.code < len(_KINDS) else "dose"
+        return "%s %s" % (kind, u_text(rec.delivered_mu)) + ("!" if t == _INTERRUPTED else "")
+    if t == _BOLUS_START:
         return "bolus %s" % u_text(rec.programmed_mu)
-    if t == q.TEMP_START:
-        return (
-            "temp %d%%" % rec.code
-            if rec.code != 255
-            else "temp " + "%d.%02d U/h" % ((rec.aux & 0xFFFF) // 1000, (rec.aux & 0xFFFF) % 1000 // 10)
-        )
-    if t == q.ALARM:
+    if t == _TEMP_START:
+        if rec.code != 255:
+            return "temp %d%%" % rec.code
+        rate = rec.aux & 0xFFFF
+        return "temp %d.%02d U/h" % (rate // 1000, rate % 1000 // 10)
+    if t == _ALARM:
         from pump.alarms import text
 
         return text(rec.code)[:12] + " " + "RASC"[(rec.aux & 255) % 4]
-    if t == q.RESERVOIR:
+    if t == _RESERVOIR:
         return "fill %s" % u_text(rec.aux)
-    if t == q.REFUSED:
+    if t == _REFUSED:
         return "refused"
-    return q.type_name(t).replace("_", " ")
+    if t == _LOST:
+        return "records lost"
+    if t == _FIRMWARE_ERROR:
+        return "firmware error"
+    return _NAMES[t] if t < len(_NAMES) else "record %d" % t
 
 
 def _events(ui):
-    from pump import history_query as q
-
     h = ui.pump.history()
     if h is None:
         ui.open(Message(["HISTORY", "no history memory"], back=True))
@@ -83,9 +103,8 @@ def _events(ui):
     p = ui.pump
     now_s = p.day * _DAY_S + p.tod_ms // 1000
     shown = []
-    skip = (q.OPERATIONAL, q.BOLUS_PROGRESS)
     for rec in h.records(t_from=now_s - 7 * _DAY_S):
-        if rec.type in skip:
+        if rec.type == _OPERATIONAL or rec.type == _BOLUS_PROGRESS:
             continue
         shown.append((rec.t_s, _event_text(rec)))
         if len(shown) > _EVENTS_SHOWN:
@@ -99,9 +118,20 @@ def _events(ui):
     ui.open(Rows("EVENTS (7 days)", rows))
 
 
-def _totals(ui):
-    from pump import history_query as q
+def totals_by_day(h, first_day, days):
+    """[(total, basal, bolus) mU] of `days` local days from first_day on, in one read of the
+    history, by pump/history_query.py daily_totals' rules (a test checks they agree)."""
+    from pump.restart import deliveries
 
+    sums = [[0, 0] for _ in range(days)]
+    for t_s, is_basal, lower, _ in deliveries(h, first_day * _DAY_S):
+        i = ((t_s - 1) if is_basal else t_s) // _DAY_S - first_day
+        if 0 <= i < days:
+            sums[i][0 if is_basal else 1] += lower
+    return [(b + B, b, B) for b, B in sums]
+
+
+def _totals(ui):
     p = ui.pump
     h = p.history()
     if h is None:
@@ -109,11 +139,12 @@ def _totals(ui):
         return
     first = p.day - _DAYS_SHOWN + 1
     rows = []
-    totals = q.totals_by_day(h, first, _DAYS_SHOWN)
+    totals = totals_by_day(h, first, _DAYS_SHOWN)
     for i in range(_DAYS_SHOWN - 1, -1, -1):
         total, basal, bolus = totals[i]
         y, m, d = civil(first + i)
-        rows.append("%02d.%02d %s" % (d, m, u_text(total)) + (" now" if i == _DAYS_SHOWN - 1 else ""))
+        day_text = "today" if i == _DAYS_SHOWN - 1 else "%02d.%02d" % (d, m)
+        rows.append(day_text + " " + u_text(total))
         rows.append(" basal " + u_text(basal))
         rows.append(" bolus " + u_text(bolus))
     ui.open(Rows("DAILY TOTALS", rows))

@@ -47,8 +47,9 @@ def _auto_off(ui):
     )
 
 
-def _schedule(title, field, lo, hi, step, show):
-    """A menu item that edits a time-of-day schedule's values (carb ratio, sensitivity, target)."""
+def _schedule(title, field, lo, hi, step, show, short=None):
+    """A menu item that edits a time-of-day schedule's values (carb ratio, sensitivity, target);
+    short, when given, is the value's format in the list of segments (15 characters a line)."""
 
     def open_menu(ui):
         flat = getattr(ui.pump.settings, field)
@@ -64,7 +65,7 @@ def _schedule(title, field, lo, hi, step, show):
 
                 ui.open(Entry(title, value, lo, hi, step, show, confirm))
 
-            items.append((clock_text(start) + " " + show(value), entry))
+            items.append((clock_text(start) + " " + (short or show)(value), entry))
         ui.open(Menu(title, items))
 
     return (title[0] + title[1:].lower(), open_menu)
@@ -79,7 +80,9 @@ def settings(ui):
         _amount("MAX PER HOUR", "max_hourly_mu", 50, u.MAX_HOURLY_CEILING_MU, 500),
         _amount("MAX PER DAY", "max_daily_mu", 1000, u.MAX_DAILY_CEILING_MU, 1000),
         _schedule("CARB RATIO", "icr_dg_per_u", 10, 1500, 5, lambda v: "%d.%d g/U" % (v // 10, v % 10)),
-        _schedule("SENSITIVITY", "isf_mgdl_per_u", 5, 400, 1, lambda v: "%d mg/dL/U" % v),
+        _schedule(
+            "SENSITIVITY", "isf_mgdl_per_u", 5, 400, 1, lambda v: "%d mg/dL/U" % v, lambda v: "%d /U" % v
+        ),
         _schedule("TARGET BG", "target_mgdl", 70, 200, 1, lambda v: "%d mg/dL" % v),
         _amount("INSULIN ACTION", "dia_min", 300, 480, 30, hm_text),
         _amount("ACTIVITY PEAK", "peak_min", 35, 120, 5, lambda v: "%d min" % v),
