@@ -10,6 +10,7 @@ import json
 
 import sim as board
 from jsonout import write_json
+from pump.calendar import day_number
 from pump.errors import Refused
 from pump.parse import parse_milli
 from pump.settings_user import rig_from_user, settings_from_user, settings_to_record
@@ -86,16 +87,6 @@ class ScenarioError(Exception):
     pass
 
 
-def _days_from_civil(y, m, d):
-    """Days since 2000-01-01 of a Gregorian date (proleptic)."""
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 730425
-
-
 def parse_start(text):
     """'YYYY-MM-DDTHH:MM' -> (days since 2000-01-01, ms of day)."""
     if not isinstance(text, str) or len(text) != 16 or text[4] + text[7] + text[10] + text[13] != "--T:":
@@ -121,7 +112,7 @@ def parse_start(text):
     )
     if not (2000 <= y <= 2099 and 1 <= mo <= 12 and 1 <= d <= mdays[mo - 1] and hh < 24 and mm < 60):
         raise ScenarioError("start: no such date and time: " + text)
-    return _days_from_civil(y, mo, d), (hh * 60 + mm) * 60000
+    return day_number(y, mo, d), (hh * 60 + mm) * 60000
 
 
 def _number(value, where):

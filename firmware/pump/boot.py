@@ -41,7 +41,6 @@ FLOW_MODULES = (
     "pump.ui_history",
     "pump.ui_setup",
     "pump.ui_change",
-    "pump.calendar",
     "pump.history_query",
 )
 LATER_MODULES = ("pump.restart", "pump.calculator") + FLOW_MODULES

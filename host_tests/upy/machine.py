@@ -23,8 +23,8 @@ unseat, battery, buzzer. Time moves only through advance() (the patched asyncio 
 time module here, idle()).
 """
 
-from hal.clock import civil_from_days, days_from_civil
 from linemodel import Line
+from pump.calendar import civil, day_number
 
 
 class Clock:
@@ -306,11 +306,11 @@ class RTC:
         global _rtc_base_s
         now_s = _rtc_base_s + clock.elapsed_ms // 1000
         if dt is None:
-            y, mo, d = civil_from_days(now_s // 86400)
+            y, mo, d = civil(now_s // 86400)
             s = now_s % 86400
             return (y, mo, d, (now_s // 86400 + 5) % 7, s // 3600, s // 60 % 60, s % 60, 0)
         y, mo, d, _, h, mi, s, _ = dt
-        _rtc_base_s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - clock.elapsed_ms // 1000
+        _rtc_base_s = day_number(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - clock.elapsed_ms // 1000
 
 
 _rtc_base_s = 0
