@@ -213,7 +213,7 @@ def test_remote_doses_are_refused_while_off_and_announced_limited_and_logged_whe
     link.store.remote_doses = True  # switched on at the pump (its settings screen)
     link.store.save()
     s.call("bolus", mu=1000)
-    assert announced == ["LINK: BOLUS 1.00 U"]
+    assert announced == ["BOLUS 1.00 U"]
     sim.run_min(2)
     assert sim.bolus_mu == 1000
     with pytest.raises(pumplink.LinkError) as e:
@@ -225,7 +225,7 @@ def test_remote_doses_are_refused_while_off_and_announced_limited_and_logged_whe
     refused = [r for r in records if r.type == Q.REFUSED]
     assert refused and refused[-1].source == Q.SOURCE_LINK and refused[-1].programmed_mu == 12000
     s.call("suspend")
-    assert sim.pump.mode == "suspended" and announced[-1] == "LINK: SUSPEND"
+    assert sim.pump.mode == "suspended" and announced[-1] == "SUSPEND"
 
 
 def test_settings_come_and_go_but_the_hard_limits_change_only_on_the_pump():
@@ -397,3 +397,35 @@ def test_the_link_parses_verifies_and_pairs_inside_micropython():
     assert json.loads(signed[3]) == {"ok": True} and signed[2] == "1"
     assert same(bytes.fromhex(signed[1]), tag(key, nonce, b"P", 1, signed[3].encode()))
     assert replies[3] == key.hex()
+
+
+def test_the_pairing_screen_shows_the_code_and_remote_doses_are_switched_on_at_the_pump():
+    from test_ui import menu_to
+
+    sim, link, t, _ = pump_with_link()
+    you = sim.person()
+    you.ui.link = link
+    menu_to(you, "Settings")
+    you.press("OK")
+    menu_to(you, "Pair link", open_menu=False)
+    you.press("OK")
+    rows = you.screen()
+    assert rows[0] == "PAIR THE LINK" and rows[6] == "120 s left"
+    code = rows[3].strip() + "-" + rows[4].strip()
+    sim.run_min(1.5)  # the person types the code: no key on the pump for 90 s
+    you.ui.tick(sim.clock.ticks_ms())
+    assert you.screen()[0] == "PAIR THE LINK" and you.screen()[6] == "30 s left"
+    key = pumplink.pair(t, code)
+    assert you.screen()[0] == "PAIRED" and link.store.key == key
+    you.press("OK")
+    assert not you.ui.stack
+    menu_to(you, "Settings")
+    you.press("OK")
+    menu_to(you, "Link doses", open_menu=False)
+    you.press("OK")
+    assert you.screen()[:4] == ["Doses by link", "(bolus, temp,", "suspend, resume)", "  ON"]
+    you.press("OK")
+    assert link.store.remote_doses and LinkStore(sim.fs).remote_doses
+    s = pumplink.Session(t, key)
+    s.call("bolus", mu=500)
+    assert sim.pump.current_bolus is not None

@@ -21,7 +21,8 @@ Keys
 --settings takes therapy settings in the scenario format (docs/scenarios.md, the "settings"
 object); without it a two-segment demo profile is used. The flash is a fresh directory each
 run unless --flash names one: then a second run is a restart of the same pump, history and
-all. The pump's serial link is not part of this simulator.
+all. The pump's serial link (pump/link.py) is on a pseudo-terminal whose path the status
+lines show: `python tools/pumpctl.py --port PATH pair` and the rest work as against a board.
 """
 
 import argparse
@@ -164,7 +165,11 @@ class Simulator:
         self.pump = start(
             self.flash, self.rig, self.hw, self._emit, self.clock.ticks_ms(), day, tod_ms, 200000
         )
-        self.ui = Ui(self.pump, self._save)
+        from pump.link import Link, LinkStore
+
+        self.link = Link(self.pump, LinkStore(self.flash), os.urandom, self._save, self._announce)
+        self.ui = Ui(self.pump, self._save, None, self.link)
+        self.link_path = None
         self.speed = speed
         self.occluded = False
         self.battery = 0
@@ -186,6 +191,11 @@ class Simulator:
         else:
             what = code + " " + " ".join("%s=%s" % (k, fields[k]) for k in sorted(fields) if k != "source")
         self.log = (self.log + ["%02d:%02d %s" % (m // 60, m % 60, what)])[-4:]
+
+    def _announce(self, text):
+        """A dose or change made over the link: on the screen, and a short beep."""
+        self.ui.show(["FROM THE LINK:", "", text], self.clock.ticks_ms())
+        self.hw.buzzer.play(b"\x0a\x0a\x0a")
 
     def _save(self, record):
         from pump import settings_store
@@ -268,6 +278,12 @@ class Simulator:
                 "FAULT" if hw.motor.fault else "ok",
             ),
             "Keys: arrows/w s  OK Enter/o  BACK b  held W S O B   +/- speed   q quit",
+            "Link: %s  (%s, remote doses %s)"
+            % (
+                self.link_path or "none",
+                "paired" if self.link.store.key else "not paired: Settings > Pair link",
+                "on" if self.link.store.remote_doses else "off",
+            ),
         ]
         return lines + self.log
 
@@ -302,9 +318,10 @@ class Terminal:
             tty.setcbreak(self.fd)
         sys.stdout.write("\x1b[?25l\x1b[2J")  # cursor hidden, screen cleared
 
-    def keys(self, timeout):
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        if not ready:
+    def keys(self, timeout, other=None):
+        """Keys typed, waiting at most timeout for one (or for data on the fd `other`)."""
+        ready, _, _ = select.select([self.fd] + ([other] if other is not None else []), [], [], timeout)
+        if self.fd not in ready:
             return []
         data = os.read(self.fd, 1024).decode("utf-8", "replace")
         if not data:
@@ -324,17 +341,49 @@ class Terminal:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
 
 
+class LinkPort:
+    """The pump's serial link on a pseudo-terminal: its path is what `pumpctl --port` takes."""
+
+    def __init__(self, sim):
+        import tty
+
+        from pump.link import Lines
+
+        self.sim = sim
+        self.master, self.slave = os.openpty()  # the slave stays open here: no EIO between hosts
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+        self.lines = Lines()
+
+    def poll(self):
+        try:
+            data = os.read(self.master, 4096)
+        except (BlockingIOError, OSError):
+            return
+        for line in self.lines.feed(data):
+            reply = self.sim.link.frame(line, self.sim.clock.ticks_ms())
+            os.write(self.master, reply + b"\n")
+
+    def close(self):
+        os.close(self.master)
+        os.close(self.slave)
+
+
 def run(sim, size="normal"):
     oled = Oled()
+    port = LinkPort(sim)
+    sim.link_path = port.path
     term = Terminal()
     last = None
     try:
         while True:
             t0 = time.monotonic()
             try:
-                keys = term.keys(FRAME_S)
+                keys = term.keys(FRAME_S, port.master)
             except EOFError:
                 break
+            port.poll()
             for k in keys:
                 if k == "q":
                     return 0
@@ -355,6 +404,7 @@ def run(sim, size="normal"):
     finally:
         term.close()
         oled.close()
+        port.close()
     return 0
 
 

@@ -54,6 +54,32 @@ def tag(key, nonce, direction, counter, body):
     return hmac_sha256(key, nonce + direction + str(counter).encode() + b" " + body)
 
 
+class Lines:
+    """Bytes from a serial port into lines for Link.frame, in bounded memory: a line longer
+    than a frame may be is cut at MAX_FRAME + 1 bytes (frame() answers it `too_long`) and the
+    rest of it, up to its newline, is dropped."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.dropping = False
+
+    def feed(self, data):
+        lines = []
+        for b in data:
+            if b == 10:  # newline
+                if not self.dropping:
+                    lines.append(bytes(self.buf).rstrip(b"\r"))
+                self.buf = bytearray()
+                self.dropping = False
+            elif not self.dropping:
+                self.buf.append(b)
+                if len(self.buf) > MAX_FRAME:
+                    lines.append(bytes(self.buf))
+                    self.buf = bytearray()
+                    self.dropping = True
+        return lines
+
+
 class LinkStore:
     """The pairing key and the remote-doses switch, kept in one small file on the flash. A file
     that is missing or does not check out leaves the pump unpaired with remote doses off."""
@@ -103,7 +129,7 @@ class Link:
         self._tokens = _BURST
         self._refilled_at = None
         self.pairing_until = None  # ms; the pairing window is open until then
-        self._pending_key = None
+        self.pending_key = None
         self.frames = 0
         self.refused = 0
 
@@ -115,13 +141,13 @@ class Link:
         bits = int.from_bytes(raw, "big")
         chars = [CODE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(16)]
         code = "-".join("".join(chars[i : i + 4]) for i in range(0, 16, 4))
-        self._pending_key = key_from_code(code)
+        self.pending_key = key_from_code(code)
         self.pairing_until = now_ms + PAIRING_MS
         return code
 
     def close_pairing(self):
         self.pairing_until = None
-        self._pending_key = None
+        self.pending_key = None
 
     def pairing_open(self, now_ms):
         if self.pairing_until is not None and ticks_diff(self.pairing_until, now_ms) <= 0:
@@ -196,7 +222,7 @@ class Link:
 
     def _key_for(self, cmd, now_ms):
         if cmd == "pair" and self.pairing_open(now_ms):
-            return self._pending_key
+            return self.pending_key
         return self.store.key
 
     def _hello(self):
@@ -238,7 +264,7 @@ class Link:
     def _command(self, cmd, msg, key, now_ms):
         p = self.pump
         if cmd == "pair":
-            if key is not self._pending_key:
+            if key is not self.pending_key:
                 return {"ok": False, "error": "not_pairing", "detail": "open the pairing screen on the pump"}
             self.store.key = key
             self.store.save()
@@ -378,7 +404,13 @@ class Link:
                 if type(mu) is not int:
                     raise ValueError("mu is a whole number of milliunits")
                 ext = msg.get("extended_min", 0)
-                p.bolus(mu, msg.get("now_pct", 0 if ext else 100), ext, source="link")
+                p.bolus(
+                    mu,
+                    msg.get("now_pct", 0 if ext else 100),
+                    ext,
+                    source="link",
+                    carbs_g=msg.get("carbs_g", 0),
+                )
                 what = "BOLUS %d.%02d U" % (mu // 1000, mu % 1000 // 10)
             elif cmd == "temp_basal":
                 p.temp_basal(msg["minutes"], msg.get("percent"), msg.get("rate_mu_h"), source="link")
@@ -393,5 +425,5 @@ class Link:
             p.refused(cmd, msg.get("mu", 0) if type(msg.get("mu", 0)) is int else 0, source="link")
             return {"ok": False, "error": "refused", "detail": str(e)}
         if self.announce is not None:
-            self.announce("LINK: " + what)
+            self.announce(what)
         return {"ok": True}

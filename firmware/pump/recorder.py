@@ -146,7 +146,7 @@ class Recorder:
         elif code == "bolus_started":
             prog = f["programmed_mu"]
             aux = f["extended_min"] << 16 | (f["now_mu"] * 100 // prog if prog else 0)
-            self._start_seq = self.append(_BOLUS_START, f, _index(KINDS, f["kind"]), prog, 0, aux)
+            self._start_seq = self.append(_BOLUS_START, f, _index(KINDS, f["kind"]), prog, f["carbs_g"], aux)
         elif code == "prime_started":
             self._start_seq = self.append(_BOLUS_START, f, 3, f["programmed_mu"])  # kind 3: prime
         elif code == "bolus_progress":

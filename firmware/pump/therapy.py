@@ -7,7 +7,7 @@ or raises `Refused` and changes nothing. pump/core.py adds time, alarms and the 
 
 from pump.compat import const
 from pump.engine import BASAL, BOLUS, PRIME, Engine
-from pump.errors import Refused
+from pump.errors import Refused, check_int
 from pump.iob import InsulinOnBoard
 from pump.limits import RollingTotals
 from pump.settings import highest, next_boundary_min, segment_at
@@ -168,9 +168,11 @@ class Therapy(Engine):
 
     # ------------------------------------------------------------- commands
 
-    def bolus(self, amount_mu, now_pct=100, extended_min=0, source="buttons"):
-        """Program a normal, extended (now_pct 0) or dual bolus; refused up front, never clamped."""
+    def bolus(self, amount_mu, now_pct=100, extended_min=0, source="buttons", carbs_g=0):
+        """Program a normal, extended (now_pct 0) or dual bolus; refused up front, never clamped.
+        carbs_g: the meal the calculator was given for it (0: none), kept in its history record."""
         s = self.settings
+        check_int(carbs_g, "carbs_g", 0, 300)
         if self.mode != RUNNING:
             raise Refused("units", "the pump is " + self.mode + "; resume delivery first")
         if self.current_bolus or self.prime_dose:
@@ -212,6 +214,7 @@ class Therapy(Engine):
                 "now_mu": now_mu,
                 "extended_min": extended_min,
                 "source": source,
+                "carbs_g": carbs_g,
             },
         )
 
@@ -405,7 +408,7 @@ class Therapy(Engine):
             },
         )
         if deliver and sug.suggested_mu:
-            self.bolus(sug.suggested_mu, source=source)
+            self.bolus(sug.suggested_mu, source=source, carbs_g=carbs_g)
         return sug
 
     # ---------------------------------------------------------------- views

@@ -187,8 +187,10 @@ def wrap(text):
 
 
 class Ui:
-    def __init__(self, pump, save=None, set_clock=None):
+    def __init__(self, pump, save=None, set_clock=None, link=None):
         self.pump = pump
+        self.link = link  # pump/link.py's Link, for the pairing screen and the remote-doses switch
+        self.now_ms = 0  # the time of the last key or tick
         self.save = save  # record -> None: stores a settings record, raising Refused if it cannot
         self.set_clock = set_clock  # (day, tod_ms) -> None: the board's clock follows a time set here
         self.stack = []  # screens above home, the top one showing
@@ -202,6 +204,7 @@ class Ui:
     def key(self, name, kind, now_ms):
         self.pump.key_pressed()
         self._last_key_ms = now_ms
+        self.now_ms = now_ms
         try:
             if self.stack:
                 self.stack[-1].key(self, name, kind)
@@ -216,10 +219,13 @@ class Ui:
     def tick(self, now_ms):
         """After a minute without a key, back to the home screen (nothing is done); a "done"
         message goes after a few seconds."""
+        self.now_ms = now_ms
         if not self.stack or self._last_key_ms is None:
             return
         idle = ticks_diff(now_ms, self._last_key_ms)
         top = self.stack[-1]
+        if getattr(top, "keep", False):  # a screen that waits on something else (pairing)
+            return
         if idle >= _IDLE_MS or (idle >= _DONE_MS and isinstance(top, Message) and top.brief):
             self.home()
 
@@ -280,6 +286,14 @@ class Ui:
         self.home()
         if message:
             self.open(Message(["Done:"] + shown, brief=True))
+
+    def show(self, rows, now_ms):
+        """A message from elsewhere (a dose over the link): over whatever showed, until a key
+        or a minute."""
+        self.home()
+        self.open(Message(rows))
+        self._last_key_ms = now_ms
+        self.now_ms = now_ms
 
     def refuse(self, command, reason):
         """Show why something cannot be done (nothing was)."""

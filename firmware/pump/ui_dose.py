@@ -95,10 +95,10 @@ def _bolus_amount(ui, title, then, start_mu=0):
     ui.open(Entry(title, start_mu or inc, inc, s.max_bolus_mu, inc, u_text, then))
 
 
-def _bolus_confirm(ui, mu, rows=None):
+def _bolus_confirm(ui, mu, rows=None, carbs_g=0):
     p = ui.pump
     rows = ["Deliver bolus", "  " + u_text(mu)] + (rows or [])
-    ui.open(Confirm(rows, "bolus", lambda: p.bolus(mu)))
+    ui.open(Confirm(rows, "bolus", lambda: p.bolus(mu, carbs_g=carbs_g)))
 
 
 def _extended_minutes(ui, mu):
@@ -159,7 +159,7 @@ def calc(ui):
 
             def then(ui):
                 calc = ["calc " + u_text(sug.suggested_mu)]
-                confirm = lambda ui, mu: _bolus_confirm(ui, mu, calc)  # noqa: E731
+                confirm = lambda ui, mu: _bolus_confirm(ui, mu, calc, carbs)  # noqa: E731
                 _bolus_amount(ui, "BOLUS (CALC)", confirm, sug.suggested_mu)
 
             ui.open(Choice("CALCULATOR", rows, then))

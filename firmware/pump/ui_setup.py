@@ -5,6 +5,8 @@ review of settings the pump could not read back at a start. pump/ui.py's menu op
 """
 
 from pump.calendar import civil, date_text, day_number, month_days
+from pump.compat import ticks_diff
+from pump.errors import Refused
 from pump.ui import Confirm, Entry, Menu, hm_text, u_text
 from pump.ui_change import change, clock_text, daily_mu, handled, rate_text, segment_pairs
 
@@ -90,8 +92,77 @@ def settings(ui):
         ("Auto-off", _auto_off),
         _amount("SET CHANGE", "set_change_min", 1440, 10080, 720, hm_text),
         ("Time and date", time),
+        ("Pair link", pair),
+        ("Link doses", _remote_doses),
     ]
     ui.open(Menu("SETTINGS", items))
+
+
+class _Pairing:
+    """The pairing window: the code to type on the host, for 2 minutes or until paired."""
+
+    keep = True  # stays while the person types the code, however long without a key
+
+    def __init__(self, link, code):
+        self.link = link
+        self.code = code
+        self.pending = link.pending_key
+
+    def lines(self, ui):
+        link = self.link
+        if link.pairing_open(ui.now_ms):
+            left = ticks_diff(link.pairing_until, ui.now_ms) // 1000
+            return [
+                "PAIR THE LINK",
+                "type on the host",
+                "",
+                "  " + self.code[:9],
+                "  " + self.code[10:],
+                "",
+                "%d s left" % left,
+                "BACK: cancel",
+            ]
+        self.keep = False
+        if link.store.key is not None and link.store.key == self.pending:
+            return ["PAIRED", "", "the host can", "connect now", "", "OK: home"]
+        return ["NOT PAIRED", "", "the code is no", "longer valid", "", "OK: home"]
+
+    def key(self, ui, name, kind):
+        if kind != "short":
+            return
+        if self.link.pairing_open(ui.now_ms):
+            if name == "BACK":
+                self.link.close_pairing()
+                ui.back()
+        else:
+            ui.home()
+
+
+def pair(ui):
+    """Open the link's pairing window (pump/link.py) and show its code."""
+    if ui.link is None:
+        ui.refuse("link", "this pump has no link")
+        return
+    ui.open(_Pairing(ui.link, ui.link.open_pairing(ui.now_ms)))
+
+
+def _remote_doses(ui):
+    link = ui.link
+    if link is None:
+        ui.refuse("link", "this pump has no link")
+        return
+    on = not link.store.remote_doses
+
+    def action():
+        link.store.remote_doses = on
+        try:
+            link.store.save()
+        except OSError as e:
+            link.store.remote_doses = not on
+            raise Refused("link", "not stored (%s)" % e)
+
+    rows = ["Doses by link", "(bolus, temp,", "suspend, resume)", "  " + ("ON" if on else "OFF")]
+    ui.open(Confirm(rows, "remote_doses", action))
 
 
 def review(ui):
