@@ -246,3 +246,24 @@ def test_presses_on_the_button_pins_give_the_simulators_screens_and_doses(tmp_pa
     kinds = ("normal", "extended", "dual", "prime", "temp_basal")
     fw_doses = [(kinds[r[1]], r[2]) for r in fw["history"] if r[0] == "dose"]
     assert fw_doses == [(d["kind"], d["programmed_mu"]) for d in sim["doses"]]
+
+
+def test_the_board_answers_the_link_on_its_usb_port(tmp_path):
+    """Frames waiting on the firmware's stdin (a board's USB serial port) are answered on its
+    stdout by the shell's link task: a hello gets a session nonce, an unauthenticated command
+    is refused, a line too long is refused; the pump runs on."""
+    frames = b'PL1 - 0 {"cmd": "hello"}\nPL1 - 0 {"cmd": "bolus", "mu": 5000}\n' + b"x" * 700 + b"\n"
+    doc = load("occlusion.json")
+    doc["hours"] = 1
+    doc["events"] = []
+    path = tmp_path / "hour.json"
+    path.write_text(json.dumps(doc))
+    fw = fwsim.run(str(path), "pico", "144K", link_input=frames)
+    assert fw["end"] == "end", fw["console"]
+    replies = [
+        json.loads(line.split(" ", 3)[3]) for line in fw["console"].splitlines() if line.startswith("PL1 ")
+    ]
+    assert len(replies) == 3
+    assert replies[0]["ok"] and len(replies[0]["nonce"]) == 32 and replies[0]["paired"] is False
+    assert replies[1]["error"] == "unauthenticated" and replies[2]["error"] == "too_long"
+    assert fw["delivered_mu"][BOLUS] == 0 and fw["task_steps"]["link"] > 0

@@ -429,3 +429,45 @@ def test_the_pairing_screen_shows_the_code_and_remote_doses_are_switched_on_at_t
     s = pumplink.Session(t, key)
     s.call("bolus", mu=500)
     assert sim.pump.current_bolus is not None
+
+
+def test_the_export_and_the_report_cover_what_the_pump_did(tmp_path, capsys):
+    import pumpctl
+    from PIL import Image
+
+    sim, link, t, s, _ = paired()
+    key_file = tmp_path / "key"
+    pumpctl.write_key(str(key_file), link.store.key)
+    p = sim.pump
+    p.calc(45, 150, True)  # a meal bolus through the calculator: 45 g
+    sim.run_min(10)
+    p.temp_basal(60, 150)
+    sim.run_min(70)
+    p.bolus(2000, 50, 60)  # a dual bolus
+    sim.run_min(70)
+    sim.hw.line.block()  # an occlusion: an alarm
+    sim.run_min(60)
+    p.ack()
+    sim.hw.line.clear()
+    sim.run_min(2)
+    p.ack()
+    out = tmp_path / "ns.json"
+    args = ["--key-file", str(key_file)]
+    assert pumpctl.main(args + ["export", "--nightscout", str(out)], transport=t) == 0
+    kinds = {}
+    for x in json.loads(out.read_text()):
+        kinds.setdefault(x["eventType"], []).append(x)
+    meal = kinds["Meal Bolus"][0]
+    assert meal["carbs"] == 45 and meal["insulin"] > 0
+    assert kinds["Temp Basal"][0]["percent"] == 50 and kinds["Temp Basal"][0]["duration"] == 60
+    assert kinds["Combo Bolus"][0]["insulin"] == 2.0 and kinds["Combo Bolus"][0]["duration"] == 60
+    assert any("OCCLUSION" in n["notes"] for n in kinds["Note"])
+    assert pumpctl.main(args + ["report", str(tmp_path / "report")], transport=t) == 0
+    for name in ("timeline.png", "daily-totals.png", "alarms.png"):
+        img = Image.open(tmp_path / "report" / name)
+        assert img.size[0] >= 600 and len(set(img.convert("L").getdata())) > 2
+    capsys.readouterr()
+    assert pumpctl.main(args + ["history", "--json"], transport=t) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    assert any(r["type"] == "dose" and r["source"] == "buttons" for r in records)

@@ -98,13 +98,36 @@ def bench_tool(module, presses, board="pico"):
             module,
             spec,
         ]
-        proc = subprocess.run(
-            cmd, env=dict(os.environ, MICROPYPATH=".frozen"), capture_output=True, text=True, timeout=120
-        )
+        with _Quiet() as quiet:
+            proc = subprocess.run(
+                cmd,
+                env=dict(os.environ, MICROPYPATH=".frozen"),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                stdin=quiet,
+            )
     return proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def run(scenario_path, board="pico", heap="144K", crash_at_min=None, flash_dir=None):
+class _Quiet:
+    """A stdin for the firmware's process on which nothing ever arrives and that never ends: the
+    board's link (shell/link.py) reads stdin, as a board reads its USB port with no host."""
+
+    def __init__(self, data=b""):
+        self.data = data  # what a host sends before the board starts (at most a pipe's buffer)
+
+    def __enter__(self):
+        self.r, self.w = os.pipe()
+        os.write(self.w, self.data)
+        return self.r
+
+    def __exit__(self, *exc):
+        os.close(self.r)
+        os.close(self.w)
+
+
+def run(scenario_path, board="pico", heap="144K", crash_at_min=None, flash_dir=None, link_input=b""):
     """Run the scenario; returns the harness's report (a dict). Exits on a bad scenario.
 
     flash_dir keeps the board's flash between runs: a run on the flash an earlier run left is
@@ -142,9 +165,10 @@ def run(scenario_path, board="pico", heap="144K", crash_at_min=None, flash_dir=N
         cmd = [sys.executable, os.path.join(ROOT, "tools", "mprom.py"), img, heap, "fwrun", plan, flash, out]
         if crash_at_min is not None:
             cmd.append(str(crash_at_min * 60000))
-        proc = subprocess.run(
-            cmd, env=dict(os.environ, MICROPYPATH=".frozen"), capture_output=True, text=True
-        )
+        with _Quiet(link_input) as quiet:
+            proc = subprocess.run(
+                cmd, env=dict(os.environ, MICROPYPATH=".frozen"), capture_output=True, text=True, stdin=quiet
+            )
         if proc.returncode or not os.path.exists(out):
             sys.exit(
                 "fwsim: the firmware run failed (%d):\n%s%s" % (proc.returncode, proc.stdout, proc.stderr)

@@ -43,7 +43,7 @@ FLOW_MODULES = (
     "pump.ui_change",
     "pump.history_query",
 )
-LATER_MODULES = ("pump.restart", "pump.calculator") + FLOW_MODULES
+LATER_MODULES = ("pump.restart", "pump.calculator", "pump.link", "pump.hmac256") + FLOW_MODULES
 
 
 def self_test(hw, missing):

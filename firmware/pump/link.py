@@ -43,6 +43,25 @@ DOSE_COMMANDS = ("bolus", "temp_basal", "suspend", "resume")
 STORE_FILE = "link.json"
 
 
+def _decimal(text):
+    """Digits only, no leading zero, at most 12: the one way a counter is written."""
+    if not 0 < len(text) <= 12 or (len(text) > 1 and text[0] == 48):
+        return False
+    for c in text:
+        if not 48 <= c <= 57:
+            return False
+    return True
+
+
+def _hex64(text):
+    if len(text) != 64:
+        return False
+    for c in text:
+        if not (48 <= c <= 57 or 97 <= c <= 102):
+            return False
+    return True
+
+
 def key_from_code(code):
     """The link key both sides derive from the pairing code (case, spaces, dashes ignored)."""
     text = code.upper().replace("-", "").replace(" ", "")
@@ -173,13 +192,16 @@ class Link:
             return self._plain("malformed", "expected: PL1 <tag> <counter> <json>")
         tag_text, counter_text, body = parts[1], parts[2], parts[3]
         try:
+            # one spelling of each: a counter in plain decimal, a tag in 64 lower-case hex digits
+            if not _decimal(counter_text) or not (tag_text == b"-" or _hex64(tag_text)):
+                raise ValueError
             counter = int(counter_text)
             msg = json.loads(body)
             cmd = msg["cmd"]
-            if type(cmd) is not str or counter < 0:
+            if type(cmd) is not str:
                 raise ValueError
         except (ValueError, KeyError, TypeError):
-            return self._plain("malformed", "the counter or the JSON is not as expected")
+            return self._plain("malformed", "the tag, the counter or the JSON is not as expected")
         if tag_text == b"-":
             if cmd != "hello":
                 return self._fail(now_ms, "unauthenticated", "only hello goes without a tag")
@@ -189,11 +211,7 @@ class Link:
             return self._fail(now_ms, "no_session", "send hello first")
         if key is None:
             return self._fail(now_ms, "unpaired", "pair from the pump's pairing screen first")
-        try:
-            given = bytes.fromhex(tag_text.decode())
-        except (ValueError, UnicodeError):
-            given = b""
-        if not same(given, tag(key, self.nonce, b"H", counter, body)):
+        if not same(bytes.fromhex(tag_text.decode()), tag(key, self.nonce, b"H", counter, body)):
             return self._fail(now_ms, "bad_tag", "the tag does not match")
         if counter <= self.host_counter:
             return self._fail(now_ms, "replay", "counter %d is not above %d" % (counter, self.host_counter))

@@ -189,7 +189,7 @@ def wrap(text):
 class Ui:
     def __init__(self, pump, save=None, set_clock=None, link=None):
         self.pump = pump
-        self.link = link  # pump/link.py's Link, for the pairing screen and the remote-doses switch
+        self.link = link  # pump/link.py's Link (or a function that loads it), for pairing and remote doses
         self.now_ms = 0  # the time of the last key or tick
         self.save = save  # record -> None: stores a settings record, raising Refused if it cannot
         self.set_clock = set_clock  # (day, tod_ms) -> None: the board's clock follows a time set here
@@ -286,6 +286,10 @@ class Ui:
         self.home()
         if message:
             self.open(Message(["Done:"] + shown, brief=True))
+
+    def get_link(self):
+        link = self.link
+        return link() if callable(link) else link
 
     def show(self, rows, now_ms):
         """A message from elsewhere (a dose over the link): over whatever showed, until a key

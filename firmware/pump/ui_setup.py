@@ -140,14 +140,15 @@ class _Pairing:
 
 def pair(ui):
     """Open the link's pairing window (pump/link.py) and show its code."""
-    if ui.link is None:
+    link = ui.get_link()
+    if link is None:
         ui.refuse("link", "this pump has no link")
         return
-    ui.open(_Pairing(ui.link, ui.link.open_pairing(ui.now_ms)))
+    ui.open(_Pairing(link, link.open_pairing(ui.now_ms)))
 
 
 def _remote_doses(ui):
-    link = ui.link
+    link = ui.get_link()
     if link is None:
         ui.refuse("link", "this pump has no link")
         return

@@ -53,7 +53,8 @@ BUTTONS = const(2)
 DISPLAY = const(3)
 BUZZER = const(4)
 WATCHDOG = const(5)
-TASKS = ("start-up", "delivery", "buttons", "display", "buzzer", "watchdog")
+LINK = const(6)
+TASKS = ("start-up", "delivery", "buttons", "display", "buzzer", "watchdog", "link")
 ALIVE = ("delivery", "display")  # the tasks the watchdog waits for
 
 _MAX_SLEEP_MS = const(1000)
@@ -69,7 +70,7 @@ current = None  # the running App, for a look from the REPL after Ctrl-C
 
 
 class App:
-    def __init__(self, hw, pump, dog, ticks_ms, ticks_us, frame, canvas):
+    def __init__(self, hw, pump, dog, ticks_ms, ticks_us, frame, canvas, link_io=None):
         self.hw = hw
         self.pump = pump
         self.dog = dog
@@ -88,6 +89,11 @@ class App:
         self._press = ThreadSafeFlag()
         self._sound = Event()
         hw.buzzer.wake = self._sound.set
+        # the serial link (pump/link.py) on link_io = (poller, read, write): the display task
+        # looks for bytes once a second and wakes the link task, which reads until 2 s quiet
+        self.link_io = link_io
+        self._data = Event()
+        self.link = None  # pump/link.py's Link, loaded when a host first talks or pairing opens
         # the first poll takes the buttons' state as it is: one already down (stuck, or leant
         # on at power-on) then counts only once released and pressed again (hal/buttons.py)
         hw.buttons.poll(ticks_ms())
@@ -146,9 +152,15 @@ class App:
         """A button event goes to the interface (pump/ui.py, loaded at start-up); its menus'
         code (pump/ui_dose.py, pump/ui_setup.py) takes heap only while a person uses them."""
         if self.ui is None:
-            self.ui = Ui(self.pump, self._save_settings, self.hw.clock.set)
+            self.ui = Ui(self.pump, self._save_settings, self.hw.clock.set, self._link)
         self._screen_left_ms = _SCREEN_ON_MS
         self.ui.key(name, kind, self._ticks_ms())
+
+    def _link(self):
+        """pump/link.py's Link, loaded on first use (shell/link.py)."""
+        from shell.link import load
+
+        return load(self)
 
     def _save_settings(self, record):
         """Store settings changed on the pump's screens (the settings file), or refuse."""
@@ -181,6 +193,8 @@ class App:
             for pin in pins:
                 if pin.value() == 0:
                     self._press.set()  # held: should its edge's interrupt have been missed
+            if self.link_io is not None and self.link_io[0].poll(0):
+                self._data.set()  # a host is talking
             self._idle_ui()
             self.refresh(_MAX_SLEEP_MS)
             self.dog.alive("display")
@@ -226,6 +240,13 @@ class App:
             self._end(WATCHDOG, t0)
             await sleep_ms(_MAX_SLEEP_MS)
 
+    async def link_task(self):
+        """The serial link (shell/link.py), from the first time a host talks."""
+        await self._data.wait()
+        from shell.link import serve
+
+        await serve(self)
+
     async def _guard(self, task, body):
         try:
             await body
@@ -240,6 +261,7 @@ class App:
             self._guard(DISPLAY, self.display()),
             self._guard(BUZZER, self.buzzer()),
             self._guard(WATCHDOG, self.watchdog()),
+            self._guard(LINK, self.link_task()),
         )
 
 
@@ -265,6 +287,20 @@ def last_chance(hw, pump, where, error, idle):
     sys.print_exception(error)  # type: ignore[attr-defined]
     while True:
         idle()  # the watchdog is no longer fed: the board resets within board.WDT_MS
+
+
+def usb_io():
+    """(poller, read, write) of the USB serial port the REPL uses, for the link. Ctrl-C no
+    longer interrupts the firmware (a 0x03 byte on the link must not stop the pump): to reach
+    the REPL, hold BACK at power-on."""
+    import select
+
+    import micropython
+
+    micropython.kbd_intr(-1)
+    poller = select.poll()
+    poller.register(sys.stdin, select.POLLIN)
+    return poller, sys.stdin.buffer.read, sys.stdout.buffer.write
 
 
 def main():
@@ -301,7 +337,7 @@ def main():
         pump = start(
             hw.flash, hw.rig, hw, emit, time.ticks_ms(), day, tod_ms, FIRST_RESERVOIR_MU, missing, True
         )
-        app = current = App(hw, pump, dog, time.ticks_ms, time.ticks_us, frame, canvas)
+        app = current = App(hw, pump, dog, time.ticks_ms, time.ticks_us, frame, canvas, usb_io())
         asyncio.run(app.run())
     except Exception as e:  # noqa: BLE001 - the last chance: whatever it was, stop safely
         last_chance(hw, pump, app.failed if app else STARTUP, e, machine.idle)
