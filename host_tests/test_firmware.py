@@ -252,7 +252,7 @@ def test_the_board_answers_the_link_on_its_usb_port(tmp_path):
     """Frames waiting on the firmware's stdin (a board's USB serial port) are answered on its
     stdout by the shell's link task: a hello gets a session nonce, an unauthenticated command
     is refused, a line too long is refused; the pump runs on."""
-    frames = b'PL1 - 0 {"cmd": "hello"}\nPL1 - 0 {"cmd": "bolus", "mu": 5000}\n' + b"x" * 700 + b"\n"
+    frames = b'PL1 - 0 {"cmd": "hello"}\nPL1 - 0 {"cmd": "bolus", "mu": 5000}\n' + b"x" * 3000 + b"\n"
     doc = load("occlusion.json")
     doc["hours"] = 1
     doc["events"] = []

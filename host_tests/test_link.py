@@ -278,7 +278,7 @@ def test_history_pages_give_back_exactly_the_pumps_records():
 
 def test_bad_frames_get_an_error_and_change_nothing():
     sim, link, t, s, _ = paired()
-    for frame in (b"", b"hello", b"PL2 - 0 {}", b"PL1 - x {}", b"PL1 - 0 [1]", b"PL1 - 0 {\xff}", b"x" * 600):
+    for frame in (b"", b"hello", b"PL2 - 0 {}", b"PL1 - x {}", b"PL1 - 0 [1]", b"PL1 - 0 {\xff}", b"x" * 3000):
         t.write(frame + b"\n")
         reply = t.readline()
         if frame:
@@ -471,3 +471,26 @@ def test_the_export_and_the_report_cover_what_the_pump_did(tmp_path, capsys):
     records = json.loads(capsys.readouterr().out)
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     assert any(r["type"] == "dose" and r["source"] == "buttons" for r in records)
+
+
+def test_settings_written_by_settings_get_are_taken_back_by_settings_set(tmp_path):
+    import pumpctl
+
+    sim, link, t, s, _ = paired()
+    key_file = tmp_path / "key"
+    pumpctl.write_key(str(key_file), link.store.key)
+    args = ["--key-file", str(key_file), "settings"]
+    path = tmp_path / "settings.json"
+    assert pumpctl.main(args + ["get", "--file", str(path)], transport=t) == 0
+    user = json.loads(path.read_text())
+    assert user["basal_profiles"]["work"] == [["00:00", "1.000"], ["12:00", "0.500"]]
+    user["basal_profiles"]["work"][1][1] = "0.650"
+    path.write_text(json.dumps(user))
+    sim.pump.suspend()
+    assert pumpctl.main(args + ["set", "--file", str(path)], transport=t) == 0
+    assert list(sim.pump.settings.profiles["work"]) == [0, 1000, 720, 650]
+    before = settings_to_record(sim.pump.settings)
+    user["max_daily_u"] = "90"  # a hard limit: only on the pump
+    path.write_text(json.dumps(user))
+    assert pumpctl.main(args + ["set", "--file", str(path)], transport=t) == 2
+    assert settings_to_record(sim.pump.settings) == before

@@ -73,7 +73,7 @@ class Session:
         if self.nonce is None:
             self.hello()
         self.counter += 1
-        body = json.dumps(dict(args, cmd=cmd)).encode()
+        body = json.dumps(dict(args, cmd=cmd), separators=(",", ":")).encode()
         t = tag(key, self.nonce, b"H", self.counter, body)
         reply = self._exchange(b"PL1 " + t.hex().encode() + b" " + str(self.counter).encode() + b" " + body)
         parts = reply.split(b" ", 3)

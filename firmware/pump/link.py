@@ -15,7 +15,7 @@ the pump, and go through the pump's own commands and limits, logged with source 
 
 Pure logic: the shell and the simulators own the transport (a USB serial port, a pty) and
 call frame() with each line. Each frame's work is bounded (a history page is at most 20
-records, a frame at most 512 bytes) and frames beyond 20 in a burst, 10 a second after it,
+records, a frame at most 2048 bytes) and frames beyond 20 in a burst, 10 a second after it,
 get `busy`, so the link can never starve delivery.
 """
 
@@ -27,7 +27,7 @@ from pump.hmac256 import hmac_sha256, same
 
 MAGIC = "PL1"
 VERSION = const(1)
-MAX_FRAME = const(512)
+MAX_FRAME = const(2048)
 PAGE_MAX = const(20)
 PAIRING_MS = const(120000)
 _BURST = const(20)

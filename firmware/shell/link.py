@@ -13,7 +13,7 @@ from pump.link import Lines, Link, LinkStore
 
 _STEP_MS = const(20)
 _QUIET_STEPS = const(100)  # 2 s without a byte: back to sleep
-_STEP_BYTES = const(600)  # at most this many bytes a step: a frame and its newline
+_STEP_BYTES = const(2100)  # at most this many bytes a step: a frame and its newline
 _TASK = const(6)  # shell/app.py's LINK
 
 
