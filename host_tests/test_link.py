@@ -278,7 +278,15 @@ def test_history_pages_give_back_exactly_the_pumps_records():
 
 def test_bad_frames_get_an_error_and_change_nothing():
     sim, link, t, s, _ = paired()
-    for frame in (b"", b"hello", b"PL2 - 0 {}", b"PL1 - x {}", b"PL1 - 0 [1]", b"PL1 - 0 {\xff}", b"x" * 3000):
+    for frame in (
+        b"",
+        b"hello",
+        b"PL2 - 0 {}",
+        b"PL1 - x {}",
+        b"PL1 - 0 [1]",
+        b"PL1 - 0 {\xff}",
+        b"x" * 3000,
+    ):
         t.write(frame + b"\n")
         reply = t.readline()
         if frame:
