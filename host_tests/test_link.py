@@ -274,6 +274,10 @@ def test_history_pages_give_back_exactly_the_pumps_records():
         for r in sim.pump.history().records()
     ]
     assert got == mine and len(got) > 100
+    # a range: the second hour's records only
+    t0 = mine[0][1]
+    page = s.call("history", since=t0 + 3600, until=t0 + 7200, count=20)
+    assert page["records"] == [r for r in mine if t0 + 3600 <= r[1] < t0 + 7200][:20] and page["records"]
 
 
 def test_bad_frames_get_an_error_and_change_nothing():

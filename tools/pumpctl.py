@@ -4,7 +4,7 @@ Nightscout export, plots, settings.
 
     pumpctl --port PORT pair [--code ABCD-EFGH-JKLM-NPQR]
     pumpctl --port PORT status
-    pumpctl --port PORT history [--since YYYY-MM-DD[THH:MM]] [--csv | --json]
+    pumpctl --port PORT history [--since YYYY-MM-DD[THH:MM]] [--until ...] [--csv | --json]
     pumpctl --port PORT totals [--days 7]
     pumpctl --port PORT export --nightscout FILE
     pumpctl --port PORT report OUT_DIR
@@ -75,8 +75,9 @@ def pump_seconds(text):
     raise SystemExit("pumpctl: --since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM, got %r" % text)
 
 
-def download(session, since=0, progress=True):
-    """Every history record from `since` on, page by page, as dicts (docs/history.md fields)."""
+def download(session, since=0, progress=True, until=0xFFFFFFFF):
+    """Every history record with since <= t_s < until, page by page, as dicts (docs/history.md
+    fields)."""
     records = []
     after = 0
     bar = None
@@ -88,7 +89,7 @@ def download(session, since=0, progress=True):
         task = bar.add_task("history", total=None)
     try:
         while True:
-            page = session.call("history", since=since, after_seq=after, count=20)
+            page = session.call("history", since=since, until=until, after_seq=after, count=20)
             records += [dict(zip(FIELDS, r, strict=True)) for r in page["records"]]
             if bar:
                 bar.update(task, completed=len(records), total=max(page["next_seq"] - 1, len(records)))
@@ -282,6 +283,7 @@ def main(argv=None, transport=None):
     sub.add_parser("status")
     p = sub.add_parser("history")
     p.add_argument("--since")
+    p.add_argument("--until")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true")
     fmt.add_argument("--json", action="store_true")

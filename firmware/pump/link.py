@@ -342,15 +342,16 @@ class Link:
         if h is None:
             return {"ok": False, "error": "no_history", "detail": "this pump keeps no history"}
         since = msg.get("since", 0)
+        until = msg.get("until", 0xFFFFFFFF)
         after = msg.get("after_seq", 0)
         count = msg.get("count", PAGE_MAX)
-        for value in (since, after, count):
+        for value in (since, until, after, count):
             if type(value) is not int or value < 0:
-                raise ValueError("since, after_seq and count are whole numbers")
+                raise ValueError("since, until, after_seq and count are whole numbers")
         count = min(count, PAGE_MAX)
         records = []
         more = False
-        it = h.records(t_from=since)
+        it = h.records(t_from=since, t_to=until)
         for r in it:
             if r.seq <= after:
                 continue
