@@ -506,3 +506,28 @@ def test_settings_written_by_settings_get_are_taken_back_by_settings_set(tmp_pat
     path.write_text(json.dumps(user))
     assert pumpctl.main(args + ["set", "--file", str(path)], transport=t) == 2
     assert settings_to_record(sim.pump.settings) == before
+
+
+def test_a_settings_document_too_big_for_a_frame_goes_in_parts():
+    sim, link, t, s, _ = paired()
+    day = [["%02d:00" % h, "%d.%02d" % (1, h)] for h in range(24)]
+    user = dict(TWO, basal_profiles={"p%d" % i: day for i in range(6)}, active_profile="p0")
+    assert len(json.dumps(user, separators=(",", ":"))) > 2048
+    sim.pump.suspend()
+    pumplink.send_settings(s, user)
+    assert len(sim.pump.settings.profiles) == 6 and sim.pump.settings.profiles["p5"][47] == 1230
+    assert settings_store.load(sim.fs)["active_profile"] == "p0"
+    # parts out of order, or more than the pump keeps, are refused and nothing changes
+    with pytest.raises(pumplink.LinkError) as e:
+        s.call("settings_part", i=1, text="{")
+    assert e.value.error == "bad_args"
+    refused = []
+    for i in range(5):
+        try:
+            s.call("settings_part", i=i, text="x" * 1800)
+        except pumplink.LinkError as err:
+            refused.append((i, err.error))
+    assert refused == [(4, "too_long")]
+    with pytest.raises(pumplink.LinkError):
+        s.call("settings_set", parts=5)
+    assert len(sim.pump.settings.profiles) == 6

@@ -379,7 +379,7 @@ def run(s, args):
         if not args.file:
             raise SystemExit("pumpctl: settings set needs --file (settings in the scenario format)")
         with open(args.file) as f:
-            s.call("settings_set", settings=json.load(f))
+            pumplink.send_settings(s, json.load(f))
         print("settings stored on the pump")
         return 0
     return 1

@@ -94,6 +94,20 @@ class Session:
         return msg
 
 
+PART_CHARS = 1500  # a settings_part frame's text: well inside a 2048-byte frame
+
+
+def send_settings(session, user):
+    """Settings in the user-facing form to the pump: in one frame when it fits, else in parts."""
+    text = json.dumps(user, separators=(",", ":"))
+    if len(text) <= PART_CHARS:
+        return session.call("settings_set", settings=user)
+    parts = [text[i : i + PART_CHARS] for i in range(0, len(text), PART_CHARS)]
+    for i, part in enumerate(parts):
+        session.call("settings_part", i=i, text=part)
+    return session.call("settings_set", parts=len(parts))
+
+
 def pair(transport, code):
     """Pair with a pump whose pairing screen shows `code`; returns the key to keep."""
     key = key_from_code(code)

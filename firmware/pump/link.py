@@ -34,6 +34,7 @@ _BURST = const(20)
 _REFILL_MS = const(100)  # one more frame allowed every 100 ms
 _LOCK_AFTER = const(3)
 _LOCK_MAX_S = const(3600)
+SETTINGS_MAX = const(8192)  # a settings document sent in parts: at most this many characters
 _NONCE_BYTES = const(16)
 _CODE_BYTES = const(10)  # 80 bits, 16 characters of 5 bits
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1
@@ -151,6 +152,7 @@ class Link:
         self.pending_key = None
         self.frames = 0
         self.refused = 0
+        self._parts = []  # a settings document arriving in settings_part frames
 
     # ----------------------------------------------------------------- pairing
 
@@ -245,6 +247,7 @@ class Link:
 
     def _hello(self):
         self.nonce = self.random(_NONCE_BYTES)
+        self._parts = []
         self.host_counter = 0
         self.pump_counter = 0
         reply = {
@@ -302,6 +305,8 @@ class Link:
                 "settings": settings_to_record(p.settings),
                 "remote_doses": self.store.remote_doses,
             }
+        if cmd == "settings_part":
+            return self._settings_part(msg)
         if cmd == "settings_set":
             return self._settings_set(msg)
         if cmd == "time_set":
@@ -389,11 +394,39 @@ class Link:
         totals = totals_by_day(h, first, days)
         return {"ok": True, "days": [[first + i] + list(totals[i]) for i in range(days)]}
 
+    def _settings_part(self, msg):
+        """A piece of a settings document too big for one frame, in order from 0."""
+        i, text = msg["i"], msg["text"]
+        if type(i) is not int or type(text) is not str:
+            raise ValueError("i is a whole number and text is text")
+        if i == 0:
+            self._parts = []
+        if i != len(self._parts):
+            self._parts = []
+            return {"ok": False, "error": "bad_args", "detail": "parts go in order from 0"}
+        if sum(len(t) for t in self._parts) + len(text) > SETTINGS_MAX:
+            self._parts = []
+            return {
+                "ok": False,
+                "error": "too_long",
+                "detail": "settings are at most %d characters" % SETTINGS_MAX,
+            }
+        self._parts.append(text)
+        return {"ok": True}
+
     def _settings_set(self, msg):
         from pump.settings_user import settings_from_user
 
         p = self.pump
-        new = settings_from_user(msg["settings"], p.rig)
+        if "parts" in msg:  # the document came in settings_part frames
+            parts = self._parts
+            self._parts = []
+            if msg["parts"] != len(parts):
+                raise ValueError("%d parts announced, %d received" % (msg["parts"], len(parts)))
+            user = json.loads("".join(parts))
+        else:
+            user = msg["settings"]
+        new = settings_from_user(user, p.rig)
         for name in _LIMITS:
             if getattr(new, name) != getattr(p.settings, name):
                 return {"ok": False, "error": "limits_on_pump", "detail": name + " changes only on the pump"}
