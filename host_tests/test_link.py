@@ -531,3 +531,27 @@ def test_a_settings_document_too_big_for_a_frame_goes_in_parts():
     with pytest.raises(pumplink.LinkError):
         s.call("settings_set", parts=5)
     assert len(sim.pump.settings.profiles) == 6
+
+
+def test_pumpctl_says_clearly_what_is_wrong_with_its_input(tmp_path):
+    import pumpctl
+
+    sim, link, t, s, _ = paired()
+    key_file = tmp_path / "key"
+    with pytest.raises(SystemExit, match="pair first"):
+        pumpctl.main(["--key-file", str(key_file), "status"], transport=t)
+    pumpctl.write_key(str(key_file), link.store.key)
+    assert oct(os.stat(key_file).st_mode & 0o777) == "0o600"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    before = settings_to_record(sim.pump.settings)
+    with pytest.raises(SystemExit, match="bad.json"):
+        pumpctl.main(["--key-file", str(key_file), "settings", "set", "--file", str(bad)], transport=t)
+    bad.write_text(json.dumps(dict(TWO, max_bolus_u="lots")))
+    sim.pump.suspend()
+    assert (
+        pumpctl.main(["--key-file", str(key_file), "settings", "set", "--file", str(bad)], transport=t) == 2
+    )
+    assert settings_to_record(sim.pump.settings) == before
+    with pytest.raises(SystemExit, match="--since"):
+        pumpctl.main(["--key-file", str(key_file), "history", "--since", "yesterday"], transport=t)

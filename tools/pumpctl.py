@@ -298,7 +298,14 @@ def main(argv=None, transport=None):
     p.add_argument("action", choices=("get", "set"))
     p.add_argument("--file")
     args = ap.parse_args(argv)
-    t = transport or Serial(args.port)
+    if transport is None:
+        import serial
+
+        try:
+            transport = Serial(args.port)
+        except (serial.SerialException, OSError) as e:
+            raise SystemExit("pumpctl: cannot open %s: %s" % (args.port, e)) from None
+    t = transport
     try:
         if args.command == "pair":
             code = args.code or input("Code on the pump's screen: ")
@@ -378,8 +385,12 @@ def run(s, args):
             return 0
         if not args.file:
             raise SystemExit("pumpctl: settings set needs --file (settings in the scenario format)")
-        with open(args.file) as f:
-            pumplink.send_settings(s, json.load(f))
+        try:
+            with open(args.file) as f:
+                user = json.load(f)
+        except (OSError, ValueError) as e:
+            raise SystemExit("pumpctl: %s: %s" % (args.file, e)) from None
+        pumplink.send_settings(s, user)
         print("settings stored on the pump")
         return 0
     return 1
