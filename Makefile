@@ -20,10 +20,11 @@ $(STAMP): requirements.txt
 test: venv
 	$(PY) -m pytest host_tests
 
-# make sim: the pump in the terminal (tools/termsim.py); make sim SCENARIO=file: a scenario, headless
+# make sim: the board's whole firmware in the terminal (tools/termsim.py --firmware BOARD);
+# make sim SCENARIO=file: a scenario, headless
 sim: venv
 ifeq ($(SCENARIO),)
-	$(PY) tools/termsim.py
+	$(PY) tools/termsim.py --firmware $(BOARD)
 else
 	$(PY) tools/pumpsim.py $(SCENARIO)
 endif

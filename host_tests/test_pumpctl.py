@@ -34,11 +34,15 @@ def menu_keys(t, *items):
         t.keys("s" * downs + "\r")
 
 
-@pytest.fixture
-def pump(tmp_path):
+@pytest.fixture(params=["core", "firmware"])
+def pump(tmp_path, request):
+    """make sim: the core on the CPython rig, or (--firmware) the Pico build's whole firmware
+    in the MicroPython unix port, whose link is the board's own transport (shell/link.py)."""
     flash = tmp_path / "flash"
-    t = Terminal("--speed", "60", "--flash", str(flash))
+    mode = ("--firmware", "pico") if request.param == "firmware" else ()
+    t = Terminal("--speed", "60", "--flash", str(flash), *mode)
     try:
+        screen = t.wait_for("|RUNNING         |", timeout=90)
         screen = t.wait_for("Link: /dev/")
         port = re.search(r"Link: (\S+)", screen).group(1)
         yield t, port, flash, tmp_path

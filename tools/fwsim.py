@@ -39,6 +39,7 @@ HARNESS = (
     "upy/esp32",
     "upy/time",
     "upy/fwrun",
+    "upy/fwlive",
     "upy/selfrun",
     "linemodel",
     "actions",
@@ -198,6 +199,31 @@ def _history(flash_dir):
     h = History(DirFlash(flash_dir, fresh=False))
     h.open()
     return [[TYPE_NAMES[r.type], r.code, r.programmed_mu, r.delivered_mu, r.aux] for r in h.records()]
+
+
+def live(doc, flash_dir, board="pico", heap="256K"):
+    """The firmware running live (host_tests/upy/fwlive.py) for tools/termsim.py --firmware: a
+    Popen with pipes. doc is a scenario document whose start, rig, settings and reservoir are
+    used (its events are not); the board's flash is flash_dir (settings written if it has none)."""
+    import scenario
+
+    doc = dict(board_doc(doc, board), events=[])
+    sc = scenario.Scenario(doc)
+    img = image(board)
+    plan = os.path.join(flash_dir + ".plan")
+    with open(plan, "w") as f:
+        sc.write_plan(f)
+    if not os.path.exists(os.path.join(flash_dir, "settings.json")):
+        sc.write_settings(flash_dir)
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "mprom.py"), img, heap, "fwlive", plan, flash_dir]
+    return subprocess.Popen(
+        cmd,
+        env=dict(os.environ, MICROPYPATH=".frozen"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
 
 
 def fmt_u(mu):

@@ -60,6 +60,9 @@ class Serial:
     def readline(self):
         return self.port.readline()
 
+    def close(self):
+        self.port.close()
+
 
 def local_time(t_s):
     return EPOCH + datetime.timedelta(seconds=t_s)
@@ -298,11 +301,12 @@ def main(argv=None, transport=None):
     p.add_argument("action", choices=("get", "set"))
     p.add_argument("--file")
     args = ap.parse_args(argv)
+    opened = None
     if transport is None:
         import serial
 
         try:
-            transport = Serial(args.port)
+            transport = opened = Serial(args.port)
         except (serial.SerialException, OSError) as e:
             raise SystemExit("pumpctl: cannot open %s: %s" % (args.port, e)) from None
     t = transport
@@ -318,6 +322,9 @@ def main(argv=None, transport=None):
     except pumplink.LinkError as e:
         print("pumpctl: the pump refused: %s" % e, file=sys.stderr)
         return 2
+    finally:
+        if opened is not None:
+            opened.close()  # now, not when collected: a late close could hang up the next one
 
 
 def run(s, args):

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """The pump on the virtual rig, in the terminal: its screen, its four buttons, its buzzer.
 
-    python tools/termsim.py [--speed 1|10|60|600] [--settings FILE] [--flash DIR]
-                            [--size normal|big|compact]
-    make sim
+    python tools/termsim.py [--firmware pico|esp32] [--speed 1|10|60|600] [--settings FILE]
+                            [--flash DIR] [--size normal|big|compact]
+    make sim            (--firmware pico)
 
-The pump is the firmware's core and interface (pump/boot.py starts it from a flash, as a
-board does; pump/ui.py takes the keys) on the virtual rig of the tests: a stepper that counts
-its pulses, a line whose pressure rises when blocked, a battery, a plunger switch. Time runs
-at 1x, 10x, 60x or 600x real time. The OLED is drawn with Unicode block characters from the
-frame MicroPython's own framebuf draws (tools/screens.py), with its text beside it.
+With --firmware, the board's whole build runs: its firmware/main.py, the asyncio shell, the
+drivers and the core, in the MicroPython unix port on the stand-in machine of the tests
+(tools/fwsim.py, host_tests/upy/fwlive.py), paced against the host's clock; keys press its
+button pins, faults act on its rig, and the OLED shows the frame its SSD1306 driver sent.
+Without it, the core and the interface (pump/boot.py starts the pump from a flash, pump/ui.py
+takes the keys) run here on the CPython rig of the tests, which starts at once and lists the
+pump's events. Time runs at 1x, 10x, 60x or 600x real time. The OLED is drawn with Unicode
+block characters (from MicroPython's own framebuf, tools/screens.py), its text beside it.
 
 Keys
   UP: up arrow or w      DOWN: down arrow or s      OK: Enter, space or o      BACK: b or Backspace
@@ -170,6 +173,7 @@ class Simulator:
         self.link = Link(self.pump, LinkStore(self.flash), os.urandom, self._save, self._announce)
         self.ui = Ui(self.pump, self._save, None, self.link)
         self.link_path = None
+        self.replies = []  # the link's replies, for the pty
         self.speed = speed
         self.occluded = False
         self.battery = 0
@@ -247,6 +251,16 @@ class Simulator:
     def rows(self):
         return self.ui.lines(self.hw.battery.mv())
 
+    def frame(self, oled):
+        return oled.frame(self.rows())
+
+    def link_send(self, line):
+        """A line from the host: its reply goes back at once."""
+        self.replies.append(self.link.frame(line, self.clock.ticks_ms()))
+
+    def close(self):
+        pass
+
     def status(self):
         from pump.calendar import date_text
         from pump.engine import BASAL, BOLUS, PRIME
@@ -286,6 +300,161 @@ class Simulator:
             ),
         ]
         return lines + self.log
+
+
+class FirmwareSim:
+    """The board's whole firmware (its build, its firmware/main.py, the asyncio shell and the
+    drivers) in the MicroPython unix port on the virtual rig, paced live (host_tests/upy/fwlive.py
+    by tools/fwsim.py): the same keys, faults, speeds and link as Simulator."""
+
+    def __init__(self, settings, flash_dir, speed=60, board="pico"):
+        import fwsim
+
+        t = time.localtime()
+        doc = {
+            "start": "%04d-%02d-%02dT%02d:%02d" % (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min),
+            "hours": 2160,
+            "reservoir_u": 200,
+            "settings": settings,
+        }
+        self.board = board
+        self.proc = fwsim.live(doc, flash_dir, board)
+        self.out = self.proc.stdout.fileno()
+        os.set_blocking(self.out, False)
+        self.buf = b""
+        self.state = {}
+        self.last_frame = bytes(1024)
+        self.replies = []
+        self.log = []
+        self.link_path = None
+        self.speed = speed
+        self.occluded = False
+        self.seated = True
+        self.motor_fault = False
+        self.battery = 0
+        self.tones = 0
+        self._send("S %d" % speed)
+
+    def _send(self, line):
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+        except BrokenPipeError:
+            pass
+
+    def advance(self, real_s):
+        """The firmware paces itself; read what it said since."""
+        try:
+            self.buf += os.read(self.out, 1 << 16)
+        except (BlockingIOError, OSError):
+            pass
+        *lines, self.buf = self.buf.split(b"\n")
+        for line in lines:
+            kind, _, rest = line.partition(b" ")
+            if kind == b"D":
+                self.last_frame = bytes.fromhex(rest.decode())
+            elif kind == b"T":
+                self.state = json.loads(rest)
+            elif kind == b"L":
+                self.replies.append(rest)
+            elif kind == b"R":
+                self.log = (self.log + ["the board reset: " + rest.decode()])[-4:]
+            elif line.strip():
+                self.log = (self.log + [line.decode("utf-8", "replace")[:100]])[-4:]
+
+    def press(self, name, held=False):
+        hold = 150 if not held else (2200 if name in ("UP", "DOWN") else 1000)
+        self._send("P %s %d" % (name, hold))
+
+    def fault(self, key):
+        if key == "1":
+            self.occluded = not self.occluded
+            self._send("F occlusion" if self.occluded else "F clear_occlusion")
+        elif key == "2":
+            self._send("E")
+        elif key == "3":
+            self.battery = (self.battery + 1) % len(BATTERY_STEPS_MV)
+            self._send("F battery %d" % BATTERY_STEPS_MV[self.battery])
+        elif key == "4":
+            self.seated = not self.seated
+            self._send("F seat" if self.seated else "F unseat")
+        elif key == "5":
+            self.motor_fault = not self.motor_fault
+            self._send("F motor_fault" if self.motor_fault else "F clear_motor_fault")
+
+    def faster(self, up):
+        i = SPEEDS.index(self.speed) + (1 if up else -1)
+        self.speed = SPEEDS[min(max(i, 0), len(SPEEDS) - 1)]
+        self._send("S %d" % self.speed)
+
+    def rows(self):
+        rows = self.state.get("rows")
+        return rows if rows and self.state.get("lit") else [""] * 8
+
+    def frame(self, oled):
+        return self.last_frame if self.state.get("lit") else bytes(1024)
+
+    def link_send(self, line):
+        self._send("L " + line.decode("ascii", "replace"))
+
+    def close(self):
+        self._send("Q")
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def status(self):
+        from pump.calendar import date_text
+
+        st = self.state
+        if not st:
+            return ["the %s firmware is starting..." % self.board]
+        buzz = st["tones"] > self.tones
+        self.tones = st["tones"]
+        res = st.get("reservoir_mu", 0)
+        filled = min(20, res * 20 // 300000)
+        s = st.get("tod_ms", 0) // 1000
+        d = st.get("delivered", [0, 0, 0])
+        return [
+            "%s %02d:%02d:%02d   speed %dx   %s   (the %s firmware, screen %s)"
+            % (
+                date_text(st.get("day", 0)),
+                s // 3600,
+                s // 60 % 60,
+                s % 60,
+                self.speed,
+                st.get("mode", "?"),
+                self.board,
+                "on" if st.get("lit") else "off: any key",
+            ),
+            "Reservoir [%s%s] %s U   plunger %d steps"
+            % ("#" * filled, "." * (20 - filled), _u(res), st["plunger"]),
+            "Delivered: basal %s U, bolus %s U, prime %s U" % (_u(d[0]), _u(d[1]), _u(d[2])),
+            "Buzzer: %s   line %d mbar"
+            % (
+                ("BEEP! " if buzz else "")
+                + (
+                    "sounding (%s)" % st["sounding"]
+                    if st.get("sounding")
+                    else ("tone" if st["tone"] else "quiet")
+                ),
+                st["mbar"],
+            ),
+            "Faults: 1 occlusion %s  2 empty  3 battery %.1f V  4 plunger %s  5 motor %s"
+            % (
+                "ON" if self.occluded else "off",
+                st["mv"] / 1000,
+                "seated" if self.seated else "UNSEATED",
+                "FAULT" if self.motor_fault else "ok",
+            ),
+            "Keys: arrows/w s  OK Enter/o  BACK b  held W S O B   +/- speed   q quit",
+            "Link: %s  (%s, remote doses %s)"
+            % (
+                self.link_path or "none",
+                "paired" if st.get("paired") else "not paired: Settings > Pair link",
+                "on" if st.get("remote") else "off",
+            ),
+        ] + self.log
 
 
 def _u(mu):
@@ -362,8 +531,11 @@ class LinkPort:
         except (BlockingIOError, OSError):
             return
         for line in self.lines.feed(data):
-            reply = self.sim.link.frame(line, self.sim.clock.ticks_ms())
-            os.write(self.master, reply + b"\n")
+            self.sim.link_send(line)
+
+    def answer(self):
+        while self.sim.replies:
+            os.write(self.master, self.sim.replies.pop(0) + b"\n")
 
     def close(self):
         os.close(self.master)
@@ -396,8 +568,9 @@ def run(sim, size="normal"):
                 elif k == "-":
                     sim.faster(False)
             sim.advance(time.monotonic() - t0)
+            port.answer()
             rows = sim.rows()
-            picture = screen_text(blocks(oled.frame(rows), size), rows, sim.status())
+            picture = screen_text(blocks(sim.frame(oled), size), rows, sim.status())
             if picture != last:
                 term.show(picture)
                 last = picture
@@ -405,6 +578,7 @@ def run(sim, size="normal"):
         term.close()
         oled.close()
         port.close()
+        sim.close()
     return 0
 
 
@@ -413,6 +587,11 @@ def main(argv=None):
     ap.add_argument("--speed", type=int, choices=SPEEDS, default=60, help="simulated seconds a real second")
     ap.add_argument("--settings", help="therapy settings, JSON in the scenario format")
     ap.add_argument("--flash", help="keep the pump's flash in this directory (a second run is a restart)")
+    ap.add_argument(
+        "--firmware",
+        choices=("pico", "esp32"),
+        help="the board's whole firmware (its build, shell and drivers) in the MicroPython unix port",
+    )
     ap.add_argument(
         "--size",
         choices=("normal", "big", "compact"),
@@ -433,10 +612,14 @@ def main(argv=None):
         tmp = flash = tempfile.mkdtemp(prefix="pump-flash-")
     try:
         from pump.errors import Refused
+        from scenario import ScenarioError
 
         try:
-            sim = Simulator(settings, flash, args.speed)
-        except Refused as e:
+            if args.firmware:
+                sim = FirmwareSim(settings, flash, args.speed, args.firmware)
+            else:
+                sim = Simulator(settings, flash, args.speed)
+        except (Refused, ScenarioError) as e:
             sys.exit("termsim: settings: %s" % e)
         return run(sim, args.size)
     finally:
