@@ -29,19 +29,10 @@ for _d in ("tools", "firmware"):
 
 import pumplink  # noqa: E402
 
+from pump.history import Record  # noqa: E402
+
 EPOCH = datetime.datetime(2000, 1, 1)  # the pump counts local time in seconds from here
-FIELDS = (
-    "seq",
-    "t_s",
-    "type",
-    "source",
-    "mode",
-    "code",
-    "programmed_mu",
-    "delivered_mu",
-    "reservoir_mu",
-    "aux",
-)
+FIELDS = Record.__slots__  # a history record's fields, in the order the link sends them
 
 
 class Serial:

@@ -245,8 +245,7 @@ class Simulator:
             hw.motor.set_fault(not hw.motor.fault)
 
     def faster(self, up):
-        i = SPEEDS.index(self.speed) + (1 if up else -1)
-        self.speed = SPEEDS[min(max(i, 0), len(SPEEDS) - 1)]
+        self.speed = next_speed(self.speed, up)
 
     def rows(self):
         return self.ui.lines(self.hw.battery.mv())
@@ -261,45 +260,35 @@ class Simulator:
     def close(self):
         pass
 
-    def status(self):
-        from pump.calendar import date_text
+    def view(self):
+        """What the status lines show (status_lines)."""
         from pump.engine import BASAL, BOLUS, PRIME
 
         p, hw = self.pump, self.hw
-        res = p.reservoir_mu()
-        filled = min(20, res * 20 // 300000)
-        buzz = hw.buzzer.plays > self.plays
+        beep = hw.buzzer.plays > self.plays
         self.plays = hw.buzzer.plays
         sounding = p.alarms.sounding()
-        s = p.tod_ms // 1000
-        lines = [
-            "%s %02d:%02d:%02d   speed %dx   %s"
-            % (date_text(p.day), s // 3600, s // 60 % 60, s % 60, self.speed, p.mode),
-            "Reservoir [%s%s] %s U   plunger %d steps"
-            % ("#" * filled, "." * (20 - filled), _u(res), hw.motor.steps_done() - hw.motor.steps_back()),
-            "Delivered: basal %s U, bolus %s U, prime %s U"
-            % (_u(p.delivered_mu(BASAL)), _u(p.delivered_mu(BOLUS)), _u(p.delivered_mu(PRIME))),
-            "Buzzer: %s   line %d mbar"
-            % (
-                ("BEEP! " if buzz else "") + ("sounding (%s)" % sounding if sounding else "quiet"),
-                hw.line.pressure_mbar(),
-            ),
-            "Faults: 1 occlusion %s  2 empty  3 battery %.1f V  4 plunger %s  5 motor %s"
-            % (
-                "ON" if self.occluded else "off",
-                hw.battery.mv_now / 1000,
-                "seated" if hw.seat.is_seated else "UNSEATED",
-                "FAULT" if hw.motor.fault else "ok",
-            ),
-            "Keys: arrows/w s  OK Enter/o  BACK b  held W S O B   +/- speed   q quit",
-            "Link: %s  (%s, remote doses %s)"
-            % (
-                self.link_path or "none",
-                "paired" if self.link.store.key else "not paired: Settings > Pair link",
-                "on" if self.link.store.remote_doses else "off",
-            ),
-        ]
-        return lines + self.log
+        return {
+            "day": p.day,
+            "tod_ms": p.tod_ms,
+            "mode": p.mode,
+            "note": "",
+            "reservoir_mu": p.reservoir_mu(),
+            "plunger": hw.motor.steps_done() - hw.motor.steps_back(),
+            "delivered": [p.delivered_mu(BASAL), p.delivered_mu(BOLUS), p.delivered_mu(PRIME)],
+            "beep": beep,
+            "buzzer": "sounding (%s)" % sounding if sounding else "quiet",
+            "mbar": hw.line.pressure_mbar(),
+            "occluded": self.occluded,
+            "mv": hw.battery.mv_now,
+            "seated": hw.seat.is_seated,
+            "motor_fault": hw.motor.fault,
+            "paired": self.link.store.key is not None,
+            "remote": self.link.store.remote_doses,
+        }
+
+    def status(self):
+        return status_lines(self.view(), self.speed, self.link_path, self.log)
 
 
 class FirmwareSim:
@@ -382,8 +371,7 @@ class FirmwareSim:
             self._send("F motor_fault" if self.motor_fault else "F clear_motor_fault")
 
     def faster(self, up):
-        i = SPEEDS.index(self.speed) + (1 if up else -1)
-        self.speed = SPEEDS[min(max(i, 0), len(SPEEDS) - 1)]
+        self.speed = next_speed(self.speed, up)
         self._send("S %d" % self.speed)
 
     def rows(self):
@@ -404,57 +392,70 @@ class FirmwareSim:
             self.proc.kill()
 
     def status(self):
-        from pump.calendar import date_text
-
         st = self.state
         if not st:
             return ["the %s firmware is starting..." % self.board]
-        buzz = st["tones"] > self.tones
+        beep = st["tones"] > self.tones
         self.tones = st["tones"]
-        res = st.get("reservoir_mu", 0)
-        filled = min(20, res * 20 // 300000)
-        s = st.get("tod_ms", 0) // 1000
-        d = st.get("delivered", [0, 0, 0])
-        return [
-            "%s %02d:%02d:%02d   speed %dx   %s   (the %s firmware, screen %s)"
-            % (
-                date_text(st.get("day", 0)),
-                s // 3600,
-                s // 60 % 60,
-                s % 60,
-                self.speed,
-                st.get("mode", "?"),
-                self.board,
-                "on" if st.get("lit") else "off: any key",
-            ),
-            "Reservoir [%s%s] %s U   plunger %d steps"
-            % ("#" * filled, "." * (20 - filled), _u(res), st["plunger"]),
-            "Delivered: basal %s U, bolus %s U, prime %s U" % (_u(d[0]), _u(d[1]), _u(d[2])),
-            "Buzzer: %s   line %d mbar"
-            % (
-                ("BEEP! " if buzz else "")
-                + (
-                    "sounding (%s)" % st["sounding"]
-                    if st.get("sounding")
-                    else ("tone" if st["tone"] else "quiet")
-                ),
-                st["mbar"],
-            ),
-            "Faults: 1 occlusion %s  2 empty  3 battery %.1f V  4 plunger %s  5 motor %s"
-            % (
-                "ON" if self.occluded else "off",
-                st["mv"] / 1000,
-                "seated" if self.seated else "UNSEATED",
-                "FAULT" if self.motor_fault else "ok",
-            ),
-            "Keys: arrows/w s  OK Enter/o  BACK b  held W S O B   +/- speed   q quit",
-            "Link: %s  (%s, remote doses %s)"
-            % (
-                self.link_path or "none",
-                "paired" if st.get("paired") else "not paired: Settings > Pair link",
-                "on" if st.get("remote") else "off",
-            ),
-        ] + self.log
+        view = {
+            "day": st.get("day", 0),
+            "tod_ms": st.get("tod_ms", 0),
+            "mode": st.get("mode", "?"),
+            "note": "   (the %s firmware, screen %s)"
+            % (self.board, "on" if st.get("lit") else "off: any key"),
+            "reservoir_mu": st.get("reservoir_mu", 0),
+            "plunger": st["plunger"],
+            "delivered": st.get("delivered", [0, 0, 0]),
+            "beep": beep,
+            "buzzer": "sounding (%s)" % st["sounding"]
+            if st.get("sounding")
+            else ("tone" if st["tone"] else "quiet"),
+            "mbar": st["mbar"],
+            "occluded": self.occluded,
+            "mv": st["mv"],
+            "seated": self.seated,
+            "motor_fault": self.motor_fault,
+            "paired": st.get("paired"),
+            "remote": st.get("remote"),
+        }
+        return status_lines(view, self.speed, self.link_path, self.log)
+
+
+def next_speed(speed, up):
+    i = SPEEDS.index(speed) + (1 if up else -1)
+    return SPEEDS[min(max(i, 0), len(SPEEDS) - 1)]
+
+
+def status_lines(v, speed, link_path, log):
+    """The lines below the OLED: time, reservoir, deliveries, buzzer, faults, keys, link, log."""
+    from pump.calendar import date_text
+
+    res = v["reservoir_mu"]
+    filled = min(20, res * 20 // 300000)
+    s = v["tod_ms"] // 1000
+    d = v["delivered"]
+    return [
+        "%s %02d:%02d:%02d   speed %dx   %s%s"
+        % (date_text(v["day"]), s // 3600, s // 60 % 60, s % 60, speed, v["mode"], v["note"]),
+        "Reservoir [%s%s] %s U   plunger %d steps"
+        % ("#" * filled, "." * (20 - filled), _u(res), v["plunger"]),
+        "Delivered: basal %s U, bolus %s U, prime %s U" % (_u(d[0]), _u(d[1]), _u(d[2])),
+        "Buzzer: %s%s   line %d mbar" % ("BEEP! " if v["beep"] else "", v["buzzer"], v["mbar"]),
+        "Faults: 1 occlusion %s  2 empty  3 battery %.1f V  4 plunger %s  5 motor %s"
+        % (
+            "ON" if v["occluded"] else "off",
+            v["mv"] / 1000,
+            "seated" if v["seated"] else "UNSEATED",
+            "FAULT" if v["motor_fault"] else "ok",
+        ),
+        "Keys: arrows/w s  OK Enter/o  BACK b  held W S O B   +/- speed   q quit",
+        "Link: %s  (%s, remote doses %s)"
+        % (
+            link_path or "none",
+            "paired" if v["paired"] else "not paired: Settings > Pair link",
+            "on" if v["remote"] else "off",
+        ),
+    ] + log
 
 
 def _u(mu):

@@ -150,8 +150,6 @@ class Link:
         self._refilled_at = None
         self.pairing_until = None  # ms; the pairing window is open until then
         self.pending_key = None
-        self.frames = 0
-        self.refused = 0
         self._parts = []  # a settings document arriving in settings_part frames
 
     # ----------------------------------------------------------------- pairing
@@ -179,7 +177,6 @@ class Link:
 
     def frame(self, line, now_ms):
         """The reply (bytes, no newline) to one received line."""
-        self.frames += 1
         if not self._take_token(now_ms):
             return self._plain("busy", "too many frames: at most 10 a second")
         if self._locked_at is not None:
@@ -260,7 +257,6 @@ class Link:
         return b"PL1 - 0 " + json.dumps(reply).encode()
 
     def _plain(self, error, detail, retry_s=None):
-        self.refused += 1
         reply = {"ok": False, "error": error, "detail": detail}
         if retry_s is not None:
             reply["retry_s"] = retry_s
@@ -363,20 +359,7 @@ class Link:
             if len(records) == count:
                 more = True
                 break
-            records.append(
-                [
-                    r.seq,
-                    r.t_s,
-                    r.type,
-                    r.source,
-                    r.mode,
-                    r.code,
-                    r.programmed_mu,
-                    r.delivered_mu,
-                    r.reservoir_mu,
-                    r.aux,
-                ]
-            )
+            records.append([getattr(r, f) for f in r.__slots__])  # docs/history.md's order
         it.close()
         return {"ok": True, "records": records, "more": more, "next_seq": h.next_seq}
 

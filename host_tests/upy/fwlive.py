@@ -70,6 +70,7 @@ class Live:
         self.last_frame = bytearray(1024)
         self.hexed = bytearray(b"D " + b"0" * 2048 + b"\n")
         self.status_at = utime.ticks_ms()
+        self.store = None
         self.v0 = 0  # simulated ms and host ms when the speed was last set
         self.r0 = utime.ticks_ms()
 
@@ -104,6 +105,15 @@ class Live:
             elif cmd == "L":
                 self.usb.pending += line[2:].encode()
 
+    def _store(self):
+        """The link's pairing file as the board left it, read once (until the link loads)."""
+        if self.store is None:
+            from hal.storage import Flash
+            from pump.link import LinkStore
+
+            self.store = LinkStore(Flash(self.board.FLASH_ROOT))
+        return self.store
+
     def report(self):
         now = utime.ticks_ms()
         if utime.ticks_diff(now, self.status_at) < _STATUS_REAL_MS:
@@ -136,17 +146,9 @@ class Live:
             state["reservoir_mu"] = p.reservoir_mu()
             state["delivered"] = [p.delivered_mu(k) for k in (0, 1, 2)]
             state["sounding"] = p.alarms.sounding()
-            link = a.link
-            state["paired"] = link is not None and link.store.key is not None
-            if link is None:
-                from hal.storage import Flash
-                from pump.link import LinkStore
-
-                store = LinkStore(Flash(self.board.FLASH_ROOT))
-                state["paired"] = store.key is not None
-                state["remote"] = store.remote_doses
-            else:
-                state["remote"] = link.store.remote_doses
+            store = a.link.store if a.link is not None else self._store()
+            state["paired"] = store.key is not None
+            state["remote"] = store.remote_doses
         out(b"T " + json.dumps(state).encode())
 
 
@@ -154,16 +156,13 @@ def _paced_loop(live):
     """asyncio's wait advances the simulated clock at live.speed times the host's clock."""
     from asyncio import core
 
+    import fwrun
+
     io = core._io_queue
 
     def wait(dt):
-        for entry in io.map.values():  # a ThreadSafeFlag set by a pin interrupt (fwrun.py)
-            if entry[0] is not None and entry[2].ioctl(3, 1):
-                core._task_queue.push(entry[0])
-                entry[0] = None
-                if entry[1] is None:
-                    io._dequeue(entry[2])
-                return
+        if fwrun._wake_flagged(io):  # a ThreadSafeFlag set by a pin interrupt
+            return
         live.control()
         live.report()
         if dt < 0 or dt > live.speed * _STEP_REAL_MS:
@@ -205,10 +204,11 @@ def main(argv):
     import asyncio
     from asyncio import core
 
-    from fwrun import _Queue
+    import fwrun
     from shell import app as shell
 
-    core._task_queue = _Queue(core._task_queue)
+    fwrun.core = core  # fwrun's helpers act on this loop
+    core._task_queue = fwrun._Queue(core._task_queue)
     shell.FIRST_RESERVOIR_MU = header["reservoir_mu"]
     shell.usb_io = live.io  # the USB port is the terminal's link pty, through this harness
     _paced_loop(live)

@@ -106,24 +106,28 @@ class _Queue:
         return self._q.remove(task)
 
 
+def _wake_flagged(io):
+    """A ThreadSafeFlag set by a pin interrupt makes the task waiting on it ready now; True if
+    one did. The port's poll would find it too, but sleeps a millisecond of real time each
+    call for such objects, so this does what asyncio's IOQueue does with a ready stream. An
+    entry is [task waiting to read, task waiting to write, stream]."""
+    for entry in io.map.values():
+        if entry[0] is not None and entry[2].ioctl(3, 1):  # MP_STREAM_POLL, POLLIN
+            core._task_queue.push(entry[0])
+            entry[0] = None
+            if entry[1] is None:
+                io._dequeue(entry[2])
+            return True
+    return False
+
+
 def _virtual_loop():
     """asyncio's wait for the next task advances the simulated clock instead of sleeping."""
     core._task_queue = _Queue(core._task_queue)
     io = core._io_queue
 
     def wait(dt):
-        # A ThreadSafeFlag set by a pin interrupt makes the task waiting on it ready now. The
-        # port's poll would find it too, but sleeps a millisecond of real time each call for
-        # such objects, so this does what asyncio's IOQueue does with a ready stream. An
-        # entry is [task waiting to read, task waiting to write, stream].
-        for entry in io.map.values():
-            if entry[0] is not None and entry[2].ioctl(3, 1):  # MP_STREAM_POLL, POLLIN
-                core._task_queue.push(entry[0])
-                entry[0] = None
-                if entry[1] is None:
-                    io._dequeue(entry[2])
-                return
-        if dt > 0:
+        if not _wake_flagged(io) and dt > 0:
             machine.advance(dt)
 
     io.wait_io_event = wait
