@@ -80,6 +80,7 @@ class FakeFlash:
         self._fail = 0
         self._fail_errno = EIO
         self._fail_skip = 0
+        self._bad = set()  # paths whose every open fails with EIO (fail_reads)
         self._cut_op = None  # the value of `ops` at which the armed cut happens
         self._cut_tear = None
         self.ops = 0  # counted operations so far
@@ -131,6 +132,10 @@ class FakeFlash:
         data[offset] ^= mask
         self._files[path] = bytes(data)
 
+    def fail_reads(self, path):
+        """From now on every open of path fails with EIO, as a block gone bad does."""
+        self._bad.add(path)
+
     def put(self, path, data):
         """Set a file's durable contents directly (a test preparing a state)."""
         self._set(path, bytes(data))
@@ -142,6 +147,8 @@ class FakeFlash:
 
     def open(self, path, mode):
         self._step()
+        if path in self._bad:
+            raise _err(EIO)
         if mode not in ("rb", "wb", "ab"):
             raise ValueError("binary modes rb, wb, ab only: " + repr(mode))
         h = _Handle(self, path, mode)

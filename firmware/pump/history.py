@@ -27,6 +27,9 @@ _QUEUE_RECORDS = const(16)
 _FMT = "<IIBBBBIIIII"
 _BODY = const(28)
 _U32 = const(0xFFFFFFFF)
+# Sequence numbers stay below 2**30 (a small int on every MicroPython port; 9 million years of
+# records): a record claiming more was not written by this format, and is damage.
+_MAX_SEQ = const(0x3FFFFFFF)
 _ENOENT = const(2)
 _ENOSPC = const(28)
 
@@ -132,7 +135,8 @@ def encode(rec, buf=None, offset=0):
     Every field is range-checked first (ValueError naming it): struct on MicroPython would
     silently truncate a value that does not fit.
     """
-    for name in ("seq", "t_s", "programmed_mu", "delivered_mu", "reservoir_mu", "aux"):
+    check_int(rec.seq, "seq", 0, _MAX_SEQ)
+    for name in ("t_s", "programmed_mu", "delivered_mu", "reservoir_mu", "aux"):
         check_int(getattr(rec, name), name, 0, _U32)
     for name in ("type", "source", "mode", "code"):
         check_int(getattr(rec, name), name, 0, 255)
@@ -145,11 +149,12 @@ def encode(rec, buf=None, offset=0):
 
 
 def decode(buf):
-    """The Record in a 32-byte buffer, or None when its CRC fails."""
+    """The Record in a 32-byte buffer, or None when its CRC fails or its sequence number is
+    one this format never writes (2**30 and above)."""
     if len(buf) != _RECORD_BYTES:
         return None
     f = struct.unpack(_FMT, buf)
-    if crc32(buf, 0, _BODY) != f[10]:
+    if crc32(buf, 0, _BODY) != f[10] or f[0] > _MAX_SEQ:
         return None
     return Record(f[2], f[1], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[0])
 
@@ -201,23 +206,44 @@ class History:
         self._unlogged_lost = 0  # of those, not yet told by a LOST record
         self._last_errno = 0
         self.damaged = 0  # damaged places open() found in the newest segments
+        # whole slots past the newest good record of each ring (ev, op) that do not check out:
+        # records lost where no later record's number can show the loss
+        self.lost_tail = [0, 0]
+        self.unreadable = 0  # segments a read failed in (open() and every read since)
+        self.files = 0  # segment files open() found, readable or not
         self.write_errors = 0  # failed writes, including those that turned out to land
 
     # ---------------------------------------------------------------- start-up
 
     def open(self):
-        """Scan the rings: continue the sequence after the newest good record. Returns damaged."""
+        """Scan the rings: continue the sequence after the newest good record. Returns damaged.
+
+        A segment that cannot be read (a bad block) never stops the pump starting: it counts
+        as damaged and unreadable, appending goes on in a fresh segment, and the sequence
+        continues past every number it could hold (at most a segment's records more than
+        the newest record read), so no number is ever given twice."""
         top = 0
         self.damaged = 0
-        for ring in (self._ev, self._op):
+        self.unreadable = 0
+        self.lost_tail = [0, 0]
+        self.files = 0
+        for r, ring in enumerate((self._ev, self._op)):
             count, lo, hi = self._span(ring)
+            self.files += count
             ring.cur = hi
             ring.count = 0
             ring.fresh = not count
             i = hi
             while count and i >= lo:
-                seq, t_s, slots, _, bad, res = self._scan(ring, i)  # a number missing: zeros
-                if i == hi:
+                seq, t_s, slots, _, bad, res, after = self._scan(ring, i)  # a number missing: zeros
+                self.lost_tail[r] += after
+                if bad < 0:  # unreadable: never appended to again, nor removed
+                    self.damaged += 1
+                    self.unreadable += 1
+                    if i == hi:
+                        ring.count = self.segment_records
+                        ring.fresh = True
+                elif i == hi:
                     ring.count = slots
                     ring.fresh = bad > 0
                     self.damaged += bad
@@ -228,18 +254,23 @@ class History:
                         self.last_reservoir_mu = res
                     break
                 i -= 1
-        self.next_seq = top + 1
+        self.next_seq = top + 1 + self.unreadable * self.segment_records
         return self.damaged
 
     def _scan(self, ring, n):
-        """(last good seq, its t_s, whole 32-byte slots, good, damaged, its reservoir_mu) of segment n.
+        """(last good seq, its t_s, whole 32-byte slots, good, damaged, its reservoir_mu,
+        damaged whole slots after the last good one) of segment n.
 
-        Damaged: a slot whose CRC fails or whose seq does not follow, and a torn tail.
+        Damaged: a slot whose CRC fails or whose seq does not follow, and a torn tail; -1
+        when the segment cannot be read at all.
         """
-        seq = t_s = slots = good = bad = res = 0
-        f = self._open_segment(ring, n)
+        seq = t_s = slots = good = bad = res = after = 0
+        try:
+            f = self._open_segment(ring, n)
+        except HistoryError:
+            return 0, 0, 0, 0, -1, 0, 0
         if f is None:
-            return 0, 0, 0, 0, 0, 0
+            return 0, 0, 0, 0, 0, 0, 0
         try:
             while True:
                 chunk = f.read(_RECORD_BYTES)
@@ -251,16 +282,18 @@ class History:
                 rec = decode(chunk)
                 if rec is None or rec.seq <= seq:
                     bad += 1
+                    after += 1
                 else:
                     good += 1
+                    after = 0
                     seq = rec.seq
                     t_s = rec.t_s
                     res = rec.reservoir_mu
-        except OSError as e:
-            raise HistoryError("read failed", e.errno or 0, self.queued, self.lost)
+        except OSError:
+            return 0, 0, 0, 0, -1, 0, 0
         finally:
-            f.close()
-        return seq, t_s, slots, good, bad, res
+            _close(f)
+        return seq, t_s, slots, good, bad, res, after
 
     # ---------------------------------------------------------------- appending
 
@@ -441,9 +474,15 @@ class History:
         """The good records of segment n that match, in order (a torn tail is left unread).
 
         Type and time are looked at before the CRC, which is the costly part: a record that
-        does not match is passed over whether it is intact or not.
+        does not match is passed over whether it is intact or not. A segment that cannot be
+        read, or stops being readable part-way, yields what it gave and counts in
+        `unreadable`: one bad block never hides the rest of the history.
         """
-        f = self._open_segment(ring, n)
+        try:
+            f = self._open_segment(ring, n)
+        except HistoryError:
+            self.unreadable += 1
+            return
         if f is None:
             return
         try:
@@ -460,10 +499,10 @@ class History:
                 rec = decode(chunk)
                 if rec is not None:
                     yield rec
-        except OSError as e:
-            raise HistoryError("read failed", e.errno or 0, self.queued, self.lost)
+        except OSError:
+            self.unreadable += 1
         finally:
-            f.close()
+            _close(f)
 
     def _ring(self, ring, t_from, t_to, types):
         count, lo, hi = self._span(ring)
@@ -473,9 +512,11 @@ class History:
     def records(self, t_from=None, t_to=None, types=None):
         """Records with t_from <= t_s < t_to and type in types (None: any), oldest first.
 
-        Streams both rings merged by seq, then the records still queued in RAM; a record
-        whose seq does not follow the one before (a duplicate left by a failed write) is
-        skipped. Finish the iteration (or close() it) before appending.
+        Streams both rings merged by seq, then the records still queued in RAM. A record
+        with the seq of the one before (the copy a failed write can leave) is skipped; any
+        other comes out, even one out of its place (a record moved by damage is never a
+        reason to hide the others), so a reader that needs the order checks it. Finish the
+        iteration (or close() it) before appending.
         """
         ev = op = iter(())  # a ring the query does not need yields nothing
         if types is None or [t for t in types if t != _OPERATIONAL]:
@@ -484,7 +525,7 @@ class History:
             op = self._ring(self._op, t_from, t_to, types)
         a = next(ev, None)
         b = next(op, None)
-        last = 0
+        last = top = 0
         while True:
             if a is not None and (b is None or a.seq < b.seq):
                 rec = a
@@ -494,16 +535,24 @@ class History:
                 b = next(op, None)
             else:
                 break
-            if rec.seq > last:
+            if rec.seq != last:
                 last = rec.seq
+                top = rec.seq if rec.seq > top else top
                 yield rec
         view = memoryview(self._queue)
         cap = len(self._qop)
         for i in range(self.queued):
             slot = (self._qhead + i) % cap
             rec = decode(view[slot * _RECORD_BYTES : (slot + 1) * _RECORD_BYTES])
-            if rec is not None and rec.seq > last and _wanted(rec, t_from, t_to, types):
+            if rec is not None and rec.seq > top and _wanted(rec, t_from, t_to, types):
                 yield rec
+
+
+def _close(f):
+    try:
+        f.close()
+    except OSError:
+        pass  # a file only read from: nothing of it is lost
 
 
 def _wanted(rec, t_from, t_to, types):

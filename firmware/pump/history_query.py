@@ -40,6 +40,7 @@ REFUSED = const(14)
 OPERATIONAL = const(15)
 LOST = const(16)  # written by the history itself: records it had to drop
 FIRMWARE_ERROR = const(17)
+TEMP_CAP = const(18)
 TYPE_NAMES = (
     "?",
     "power_on",
@@ -59,6 +60,7 @@ TYPE_NAMES = (
     "operational",
     "lost",
     "firmware_error",
+    "temp_cap",
 )
 
 SOURCE_AUTO = const(0)
@@ -138,5 +140,5 @@ def counts(h):
         for n in range(lo, hi + 1) if count else ():
             g, b = h._scan(ring, n)[3:5]
             good += g
-            bad += b
+            bad += b if b >= 0 else 1  # -1: the segment could not be read
     return good, bad
