@@ -252,7 +252,15 @@ def test_settings_the_pump_could_not_read_are_reviewed_and_confirmed_on_the_pump
     you = sim.person()
     assert you.screen()[-1] == "!BAD SETTINGS"
     you.press("OK")
-    assert you.screen()[0] == "SETTINGS LOST" and "profile none" in you.screen()
+    # the four hard limits it would run under are shown before a person confirms them
+    assert you.screen()[:6] == [
+        "SETTINGS LOST",
+        "bolus 10.00 U",
+        "basal 3.00 U/h",
+        "hour  15.00 U",
+        "day   80.00 U",
+        "none 0.00 U",
+    ]
     you.press("OK")
     you.press("OK")
     assert not sim.pump.alarms.is_active("settings_invalid")

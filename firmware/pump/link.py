@@ -401,6 +401,15 @@ class Link:
         from pump.settings_user import settings_from_user
 
         p = self.pump
+        if p.alarms.is_active("settings_invalid"):
+            # the limits the link would be compared with are the firmware's defaults, not the
+            # person's: after damage they are set again, or confirmed, at the pump
+            self._parts = []
+            return {
+                "ok": False,
+                "error": "settings_on_pump",
+                "detail": "the pump lost its settings: set or confirm them on the pump",
+            }
         if "parts" in msg:  # the document came in settings_part frames
             parts = self._parts
             self._parts = []

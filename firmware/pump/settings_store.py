@@ -13,7 +13,20 @@ import json
 
 from pump.compat import const
 from pump.crc32 import crc32
-from pump.settings import Settings
+from pump.errors import Refused, check_int
+from pump.settings import (
+    BASAL_STEP_MU_H,
+    MAX_BASAL_CEILING_MU_H,
+    MAX_BOLUS_CEILING_MU,
+    MAX_DAILY_CEILING_MU,
+    MAX_HOURLY_CEILING_MU,
+    MAX_PROFILES,
+    MAX_SEGMENTS,
+    Settings,
+    check_profile_name,
+    segments,
+    validate,
+)
 
 FILE = "settings.json"
 TMP = "settings.tmp"
@@ -196,3 +209,79 @@ def decode(data):
     if len(record) != len(Settings.FIELDS) or [k for k in Settings.FIELDS if k not in record]:
         raise SettingsError("version", "its fields are not this firmware's")
     return record
+
+
+def _stored_schedule(value, field, lo, hi, step=1):
+    """A stored schedule (flat [start_min, value, ...]) checked as entry checks one."""
+    if type(value) is not list or not 2 <= len(value) <= 2 * MAX_SEGMENTS or len(value) % 2:
+        raise Refused(field, "expected 1 to %d (start minute, value) pairs" % MAX_SEGMENTS)
+    last = -1
+    for i in range(0, len(value), 2):
+        where = "%s[%d]" % (field, i // 2)
+        start = check_int(value[i], where, 0, 1439 if i else 0)
+        if start <= last:
+            raise Refused(where, "segments must be in increasing time order")
+        last = start
+        v = check_int(value[i + 1], where, lo, hi)
+        if v % step:
+            raise Refused(where, "%d is not in steps of %d" % (v, step))
+    return segments(value)
+
+
+# stored field -> (lowest, highest, step) for the plain whole numbers of the integer form
+_STORED = (
+    ("max_bolus_mu", 50, MAX_BOLUS_CEILING_MU, 1),
+    ("max_basal_mu_h", 50, MAX_BASAL_CEILING_MU_H, 1),
+    ("max_hourly_mu", 50, MAX_HOURLY_CEILING_MU, 1),
+    ("max_daily_mu", 50, MAX_DAILY_CEILING_MU, 1),
+    ("dia_min", 300, 480, 1),
+    ("peak_min", 35, 120, 1),
+    ("low_reservoir_mu", 10000, 40000, 1000),
+    ("set_change_min", 1440, 10080, 60),
+)
+
+
+def checked(rec, rig):
+    """Settings from their stored integer form (a settings file, a plan), every value held to
+    the same rules as one entered on the buttons: a CRC proves only that the bytes are the
+    ones written, not that whoever wrote them (another build, a person with mpremote) kept
+    those rules. Refused naming the field, and nothing built, when one does not hold."""
+    if type(rec) is not dict:
+        raise Refused("settings", "expected a settings record")
+    for name in rec:
+        if name not in Settings.FIELDS:
+            raise Refused(str(name), "not a setting of this firmware")
+    for name in Settings.FIELDS:
+        if name not in rec:
+            raise Refused(name, "missing")
+    s = Settings()
+    for name, lo, hi, step in _STORED:
+        value = check_int(rec[name], name, lo, hi)
+        if value % step:
+            raise Refused(name, "%d is not in steps of %d" % (value, step))
+        setattr(s, name, value)
+    inc = rec["bolus_increment_mu"]
+    if type(inc) is not int or inc not in (10, 25, 50, 100):
+        raise Refused("bolus_increment_mu", "%r is not one of 10, 25, 50, 100 mU" % (inc,))
+    s.bolus_increment_mu = inc
+    auto_off = check_int(rec["auto_off_min"], "auto_off_min", 0, 1440)
+    if auto_off and (auto_off < 300 or auto_off % 60):
+        raise Refused("auto_off_min", "%d is not 0 (off) or 5..24 h in whole hours" % auto_off)
+    s.auto_off_min = auto_off
+    s.icr_dg_per_u = _stored_schedule(rec["icr_dg_per_u"], "icr_dg_per_u", 10, 1500)
+    s.isf_mgdl_per_u = _stored_schedule(rec["isf_mgdl_per_u"], "isf_mgdl_per_u", 5, 400)
+    s.target_mgdl = _stored_schedule(rec["target_mgdl"], "target_mgdl", 70, 200)
+    profiles = rec["profiles"]
+    if type(profiles) is not dict or not 1 <= len(profiles) <= MAX_PROFILES:
+        raise Refused("profiles", "expected 1 to %d named basal profiles" % MAX_PROFILES)
+    for name in profiles:
+        check_profile_name(name)
+        s.profiles[name] = _stored_schedule(
+            profiles[name], "profiles." + name, 0, MAX_BASAL_CEILING_MU_H, BASAL_STEP_MU_H
+        )
+    active = rec["active_profile"]
+    if type(active) is not str:
+        raise Refused("active_profile", "expected a profile name")
+    s.active_profile = active
+    validate(s, rig)
+    return s

@@ -5,19 +5,23 @@ with the key named, and nothing is built. Needed only while settings are being r
 board can drop this module after start-up.
 """
 
-from pump.compat import const
 from pump.errors import Refused, check_int
 from pump.parse import parse_hhmm, parse_milli
-from pump.settings import Rig, Settings, check_milli, segments
-from pump.units import fmt_milli, fmt_u
-
-MAX_PROFILES = const(6)
-MAX_SEGMENTS = const(24)
-BASAL_STEP_MU_H = const(10)  # rates are set in 0.01 U/h
-MAX_BOLUS_CEILING_MU = const(25000)
-MAX_BASAL_CEILING_MU_H = const(35000)
-MAX_HOURLY_CEILING_MU = const(50000)
-MAX_DAILY_CEILING_MU = const(250000)
+from pump.settings import (
+    BASAL_STEP_MU_H,
+    MAX_BASAL_CEILING_MU_H,
+    MAX_BOLUS_CEILING_MU,
+    MAX_DAILY_CEILING_MU,
+    MAX_HOURLY_CEILING_MU,
+    MAX_PROFILES,
+    MAX_SEGMENTS,
+    Rig,
+    Settings,
+    check_milli,
+    check_profile_name,
+    segments,
+    validate,
+)
 
 _SETTINGS_KEYS = (
     "basal_profiles",
@@ -101,14 +105,6 @@ def _target(value, field):
     return check_int(value, field, 70, 200)
 
 
-def check_profile_name(name):
-    if not isinstance(name, str) or not 1 <= len(name) <= 12:
-        raise Refused("basal_profiles", "a profile name is 1 to 12 characters: " + repr(name))
-    for ch in name:
-        if not (ch.isalpha() or ch.isdigit() or ch in "-_ "):
-            raise Refused("basal_profiles", "profile name %r has a character %r" % (name, ch))
-
-
 def settings_from_user(d, rig):
     """Settings from the user-facing dict; defaults for the limits that are not given."""
     _check_keys(d, "settings", _SETTINGS_KEYS)
@@ -157,30 +153,6 @@ def settings_from_user(d, rig):
     s.active_profile = active
     validate(s, rig)
     return s
-
-
-def validate(s, rig):
-    """Cross-field rules; raise Refused naming the offending key."""
-    if s.bolus_increment_mu * rig.steps_per_unit < 1000:
-        raise Refused(
-            "bolus_increment_u",
-            "%s U is finer than one motor step" % fmt_milli(s.bolus_increment_mu),
-        )
-    if s.max_bolus_mu > s.max_hourly_mu:
-        raise Refused("max_bolus_u", "above max_hourly_u " + fmt_u(s.max_hourly_mu))
-    if s.max_hourly_mu > s.max_daily_mu:
-        raise Refused("max_hourly_u", "above max_daily_u " + fmt_u(s.max_daily_mu))
-    if s.active_profile not in s.profiles:
-        raise Refused("active_profile", "no basal profile named " + repr(s.active_profile))
-    for name in s.profiles:
-        schedule = s.profiles[name]
-        for i in range(len(schedule) // 2):
-            rate = schedule[2 * i + 1]
-            if rate > s.max_basal_mu_h:
-                raise Refused(
-                    "basal_profiles.%s[%d]" % (name, i),
-                    "%s U/h is above max_basal_u_h %s U/h" % (fmt_milli(rate), fmt_milli(s.max_basal_mu_h)),
-                )
 
 
 def settings_to_record(s):

@@ -32,15 +32,14 @@ def daily_mu(flat):
 def change(ui, rows, edit):
     """Confirm the settings that edit(record) makes of a copy of the pump's; refused with the
     rule it breaks when they do not hold together."""
-    from pump.settings import Settings
-    from pump.settings_user import settings_to_record, validate
+    from pump.settings_store import checked
+    from pump.settings_user import settings_to_record
 
     p = ui.pump
     rec = settings_to_record(p.settings)
     edit(rec)
     try:
-        new = Settings.from_record(rec)
-        validate(new, p.rig)
+        new = checked(rec, p.rig)
     except Refused as e:
         p.refused("settings")
         ui.refuse("settings", str(e))

@@ -74,7 +74,7 @@ def _schedule(title, field, lo, hi, step, show, short=None):
 
 
 def settings(ui):
-    from pump import settings_user as u
+    from pump import settings as u
 
     items = [
         _amount("MAX BOLUS", "max_bolus_mu", 50, u.MAX_BOLUS_CEILING_MU, 50),
@@ -168,15 +168,16 @@ def _remote_doses(ui):
 
 def review(ui):
     """Settings the pump could not read back: it started on defaults, suspended. The person
-    looks them over and confirms them (or changes them in Settings first)."""
+    looks over the hard limits it would run under and confirms them (or sets them in Settings
+    first): only a person at the pump sets them, so nothing delivers before."""
     p = ui.pump
     s = p.settings
     rows = [
-        "max bolus",
-        "  " + u_text(s.max_bolus_mu),
-        "profile " + s.active_profile,
-        "  %s a day" % u_text(daily_mu(s.schedule())),
-        "use these?",
+        "bolus " + u_text(s.max_bolus_mu),
+        "basal " + rate_text(s.max_basal_mu_h),
+        "hour  " + u_text(s.max_hourly_mu),
+        "day   " + u_text(s.max_daily_mu),
+        "%s %s" % (s.active_profile[:6], u_text(daily_mu(s.schedule()))),
     ]
 
     def confirm(ui):
