@@ -49,8 +49,15 @@ EXPECTED = {
     "set_change_due": ("low", False),
     "temp_basal_ended": ("low", False),
     "suspend_reminder": ("low", False),
+    "history_damaged": ("high", False),
+    "temp_capped": ("medium", False),
 }
-NO_CAUSE = {"temp_basal_ended", "unexpected_restart"}  # an ack clears them at once
+NO_CAUSE = {
+    "temp_basal_ended",
+    "unexpected_restart",
+    "history_damaged",
+    "temp_capped",
+}  # an ack clears them at once
 
 # on/off in 10 ms units, starting with a pulse
 HIGH_BURST = bytes([10, 10, 10, 10, 10, 40, 10, 10, 10])  # 3 pulses, 400 ms, 2 pulses

@@ -224,7 +224,9 @@ class BasalModel:
     percent temp runs at floor(sched * pct / 100) mU/h, following the schedule; an absolute
     temp at its rate rounded down to 10 mU/h; a temp ends after its minutes and its timer
     keeps running while suspended; 0 while suspended; a timed suspend resumes by itself after
-    its minutes. A temp's cap is min(max basal, 3 x highest scheduled, 4 x scheduled now).
+    its minutes. A temp's cap is min(max basal, 3 x highest scheduled, 4 x scheduled now):
+    checked when it starts, and held at every moment after (a later segment with a lower rate
+    lowers the cap under it, and the temp then runs at the cap).
     Time is in ms since the start; the rate is piecewise constant between changes.
     """
 
@@ -248,7 +250,7 @@ class BasalModel:
         if self.suspended:
             return 0
         if self.temp:
-            return self.temp_rate(self.temp[0], self.temp[1], self.t)
+            return min(self.temp_rate(self.temp[0], self.temp[1], self.t), self.cap())
         return self.sched(self.t)
 
     def _expire(self):

@@ -57,6 +57,8 @@ _NAMES = (
     "set_change_due",
     "temp_basal_ended",
     "suspend_reminder",
+    "history_damaged",
+    "temp_capped",
 )
 _TEXTS = (  # screen text, at most 15 characters: the home screen puts "!" before it
     "OCCLUSION",
@@ -79,6 +81,8 @@ _TEXTS = (  # screen text, at most 15 characters: the home screen puts "!" befor
     "CHANGE SET",
     "TEMP BASAL DONE",
     "PUMP SUSPENDED",
+    "HISTORY DAMAGED",
+    "TEMP CAPPED",
 )
 _INFO = bytes(
     (
@@ -102,6 +106,8 @@ _INFO = bytes(
         _LOW << 4,  # set_change_due
         _LOW << 4 | _NO_CAUSE,  # temp_basal_ended
         _LOW << 4,  # suspend_reminder
+        _HIGH << 4 | _NO_CAUSE,  # history_damaged
+        _MEDIUM << 4 | _NO_CAUSE,  # temp_capped
     )
 )
 

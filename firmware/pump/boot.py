@@ -32,6 +32,8 @@ from pump.history import History
 from pump.settings import Settings, segments
 
 _CLOCK_KEPT_S = const(300)
+LAST_DAY = const(36524)  # 2099-12-31: the calendar's and the history's range
+_MAX_RESERVOIR_MU = const(300000)
 
 # loaded only when needed, so their absence would otherwise show in the middle of therapy
 # the interface's flows (pump/ui.py opens them by name): loaded with a menu, unloaded at home
@@ -60,20 +62,32 @@ def self_test(hw, missing):
 
 
 def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=None, check_clock=False):
+    """The pump, started from the flash. Never raises for anything the flash holds: a
+    problem leaves the pump suspended with the alarm that names it."""
     failed = self_test(hw, missing)
     history = History(fs)
-    history.open()
-    restart = history.next_seq > 1
+    try:
+        history.open()
+    except OSError as e:  # the flash will not even list its files
+        history.damaged += 1
+        failed.append("history unreadable: flash error %d" % (e.errno or 0))
+    # any trace of a history makes this a restart, even one with no record left to read
+    restart = history.next_seq > 1 or history.files > 0 or history.damaged > 0
+    clock_ok = 0 <= day <= LAST_DAY and 0 <= tod_ms < 86400000
+    if not clock_ok:
+        # an RTC reading before 2000 or after 2099 (one that lost its power reads what it
+        # likes): the pump runs on from its newest record, and asks for the time
+        day, tod_ms = history.last_t_s // 86400, history.last_t_s % 86400 * 1000
     gap_s = day * 86400 + tod_ms // 1000 - history.last_t_s
     reservoir_mu = history.last_reservoir_mu if restart else fresh_reservoir_mu
     problem = settings = None
     from pump import settings_store  # start-up's alone: unloaded once the settings are read
 
     try:
-        settings = Settings.from_record(settings_store.load(fs))
+        settings = settings_store.checked(settings_store.load(fs), rig)
     except settings_store.SettingsError as e:
         problem = str(e)
-    except (KeyError, TypeError, ValueError) as e:  # a file that checks out but does not fit
+    except ValueError as e:  # Refused: a file that checks out but breaks a rule
         problem = "settings: not usable (%s)" % e
     settings_store = None
     unload("pump.settings_store")
@@ -81,13 +95,19 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=No
         settings = Settings()  # limits at their defaults, and a basal of nothing
         settings.profiles = {"none": segments([(0, 0)])}
         settings.active_profile = "none"
-    pump = Pump(settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu, history)
+    # a level no reservoir holds (the largest is 300 U) is not believed: empty until filled
+    believable = 0 <= reservoir_mu <= _MAX_RESERVOIR_MU
+    pump = Pump(settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu if believable else 0, history)
     if restart:
         pump.restore(history, day * 86400 + tod_ms // 1000)
+        if not believable:
+            pump.alarms.raise_("history_damaged")
         if check_clock and not 0 <= gap_s <= _CLOCK_KEPT_S:
             pump.clock_lost()
     else:
         pump.powered_on()  # its record marks the history: the next start is a restart
+    if not clock_ok:
+        pump.clock_lost()
     if problem is not None:
         pump.settings_invalid(problem)
     if failed:

@@ -26,11 +26,11 @@ def ticks_diff(end, start):
     return ((end - start + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
 
 
-def zeros_h(n):
-    """array('H') of n zeros. Built from a range, whose length sizes the array once, then
-    cleared: array("H", bytearray(2 * n)) would hold both buffers at once, and on a small,
-    fragmented heap that spare copy is what fails."""
-    a = array("H", range(n))
+def zeros_h(n, typecode="H"):
+    """array('H') (or another typecode's) of n zeros. Built from a range, whose length sizes
+    the array once, then cleared: array("H", bytearray(2 * n)) would hold both buffers at
+    once, and on a small, fragmented heap that spare copy is what fails."""
+    a = array(typecode, range(n))
     for i in range(n):
         a[i] = 0
     return a

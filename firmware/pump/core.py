@@ -160,8 +160,8 @@ class Pump(Therapy):
 
     # --------------------------------------------------------- safety hooks
 
-    def _gate(self, steps, therapy_steps):
-        return self.supervisor.move(steps, therapy_steps)
+    def _gate(self, steps, therapy_steps, basal_steps):
+        return self.supervisor.move(steps, therapy_steps, basal_steps)
 
     def _halted(self):
         self.supervisor.halted()
@@ -179,6 +179,8 @@ class Pump(Therapy):
             self._progress_steps = 0
         elif code == "dose" and fields["kind"] in ("normal", "extended", "dual"):
             self.supervisor.bolus_ends()
+        elif code == "temp_capped" and fields["cap_mu_h"]:
+            self.alarms.raise_("temp_capped")
         elif code == "dose" and fields["kind"] == "temp_basal" and fields["status"] == "completed":
             self.alarms.raise_("temp_basal_ended")
         elif code == "mode":
@@ -254,8 +256,10 @@ class Pump(Therapy):
 
     def confirm_time(self, day, tod_ms, source="buttons"):
         """A person confirms (or sets) the date and time of day."""
-        if not 0 <= tod_ms < 86400000 or day < 0:
+        if type(day) is not int or type(tod_ms) is not int or not 0 <= tod_ms < 86400000:
             raise Refused("time", "not a time of day")
+        if not 0 <= day <= 36524:
+            raise Refused("time", "the date is outside 2000-01-01..2099-12-31")
         before_s = self.day * 86400 + self.tod_ms // 1000
         self.day = day
         self.tod_ms = tod_ms

@@ -129,7 +129,7 @@ class Engine:
         if total > self.reservoir_steps:
             self._reservoir_empty()
             return
-        if not self._gate(total, therapy):
+        if not self._gate(total, therapy, batch[-1][1] if batch[-1][0] == BASAL else 0):
             return
         self._inflight = batch
         self._inflight_steps = total
@@ -161,8 +161,9 @@ class Engine:
     def _halted(self):
         """The motor has just been stopped on purpose."""
 
-    def _gate(self, steps, therapy_steps) -> bool:
-        """Start the motor on a batch (the last therapy_steps of it therapy); False if refused."""
+    def _gate(self, steps, therapy_steps, basal_steps) -> bool:
+        """Start the motor on a batch (the last therapy_steps of it therapy, the last
+        basal_steps of those basal); False if refused."""
         self.motor.move(steps)
         return True
 

@@ -28,6 +28,7 @@ _ALARM = const(13)
 _REFUSED = const(14)
 _OPERATIONAL = const(15)
 _FIRMWARE_ERROR = const(17)  # (16 is the history's own LOST)
+_TEMP_CAP = const(18)
 
 SOURCES = ("auto", "buttons", "link")
 KINDS = ("normal", "extended", "dual", "prime", "temp_basal")
@@ -111,11 +112,12 @@ class Recorder:
             p.alarms.cause_gone("history_error")  # everything that waited is written
         return seq
 
-    def power_on(self, unlogged_max_mu=0, restart=False):
+    def power_on(self, unlogged_max_mu=0, restart=False, before_s=0):
         """A start (code 1: a restart the pump did not choose); after a restart,
         unlogged_max_mu is the most basal that can have moved unrecorded before the power
-        went (pump/restart.py)."""
-        self.append(_POWER_ON, {}, 1 if restart else 0, unlogged_max_mu)
+        went, and before_s (aux) the time of the newest record before it, so that a rebuild
+        can tell how far the clock moved across the restart (pump/restart.py)."""
+        self.append(_POWER_ON, {}, 1 if restart else 0, unlogged_max_mu, aux=before_s)
 
     def interrupted(self, start, delivered_mu):
         """The bolus or prime whose BOLUS_START record is `start` was cut short by a reset."""
@@ -189,6 +191,9 @@ class Recorder:
                 alarm_names().index(f["code"]),
                 aux=state | _index(TABLES[_PRIORITIES], f["priority"]) << 8,
             )
+        elif code == "temp_capped":
+            cap = f["cap_mu_h"]
+            self.append(_TEMP_CAP, f, 1 if cap else 0, cap, aux=f["rate_mu_h"])
         elif code == "operational":
             self.append(
                 _OPERATIONAL, f, programmed_mu=f["rate_mu_h"], delivered_mu=f["basal_mu"], aux=f["iob_mu"]

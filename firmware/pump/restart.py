@@ -16,8 +16,17 @@ _BOLUS_PROGRESS = const(10)
 _DOSE = const(11)
 _INTERRUPTED = const(12)
 _OPERATIONAL = const(15)
+_TIME_SET = const(2)
 _KIND_DUAL = const(2)
 _KIND_TEMP_BASAL = const(4)
+_DELIVERY_TYPES = (_OPERATIONAL, _POWER_ON, _BOLUS_START, _BOLUS_PROGRESS, _DOSE, _INTERRUPTED)
+_CLOCK_TYPES = (_TIME_SET, _POWER_ON)
+_WINDOW_S = const(86700)  # the day window's reach: 289 five-minute buckets
+_MARGIN_S = const(1800)  # read this much further back, for a record before the window
+# The most one record can hold, whatever the settings (pump/settings_user.py's ceilings): a
+# bolus, or ten minutes of basal; a record claiming more was not written by this pump.
+_MAX_BOLUS_MU = const(25000)
+_MAX_BASAL_MU = const(5834)  # 35 U/h for 10 minutes
 
 
 def unfinished_dose(h):
@@ -46,26 +55,36 @@ def deliveries(h, t_from=None):
     _INTERRUPTED record (or at the newest time seen when there is none yet), the known
     delivered amount as its lower bound and everything programmed as its upper bound.
     """
+    newest_t = 0
+    for rec, is_basal, lower, upper in _pieces(h.records(t_from, types=_DELIVERY_TYPES)):
+        if rec is not None and rec.t_s > newest_t:
+            newest_t = rec.t_s
+        if is_basal is not None:
+            yield (newest_t if rec is None else rec.t_s), is_basal, lower, upper
+
+
+def _pieces(records):
+    """(rec, is_basal, lower_mu, upper_mu) for each record, in the order given: is_basal None
+    for a record that moved no therapy insulin; rec None, at the end, for a bolus still open
+    (it may have moved everything it programmed)."""
     prog = -1  # programmed mU of the bolus in flight; -1 when none
     booked = 0  # delivered mU of it already yielded
-    newest_t = 0
-    for rec in h.records(
-        t_from, types=(_OPERATIONAL, _POWER_ON, _BOLUS_START, _BOLUS_PROGRESS, _DOSE, _INTERRUPTED)
-    ):
-        if rec.t_s > newest_t:
-            newest_t = rec.t_s
+    for rec in records:
         rt = rec.type
         if rt == _OPERATIONAL:
-            yield rec.t_s, True, rec.delivered_mu, rec.delivered_mu
+            yield rec, True, rec.delivered_mu, rec.delivered_mu
             continue
         if rt == _POWER_ON:  # a restart: basal that went unrecorded before it, at most
-            yield rec.t_s, True, 0, rec.programmed_mu
+            yield rec, True, 0, rec.programmed_mu
             continue
-        if rec.code > _KIND_DUAL:
+        if rt < _BOLUS_START or rt > _INTERRUPTED or rec.code > _KIND_DUAL:
+            yield rec, None, 0, 0
             continue
         if rt == _BOLUS_START:
             if prog >= 0:
-                yield newest_t, False, 0, _pos(prog - booked)
+                yield rec, False, 0, _pos(prog - booked)
+            else:
+                yield rec, None, 0, 0
             prog = rec.programmed_mu
             booked = 0
         elif rt == _BOLUS_PROGRESS:
@@ -74,7 +93,7 @@ def deliveries(h, t_from=None):
                 booked = 0
             n = _pos(rec.delivered_mu - booked)
             booked += n
-            yield rec.t_s, False, n, n
+            yield rec, False, n, n
         else:
             n = _pos(rec.delivered_mu - booked) if prog >= 0 else rec.delivered_mu
             upper = n
@@ -84,9 +103,9 @@ def deliveries(h, t_from=None):
                     upper = n
             prog = -1
             booked = 0
-            yield rec.t_s, False, n, upper
+            yield rec, False, n, upper
     if prog >= 0:
-        yield newest_t, False, 0, _pos(prog - booked)
+        yield None, False, 0, _pos(prog - booked)
 
 
 def therapy_since(h, t_s):
@@ -104,21 +123,31 @@ def _pos(n):
     return n if n > 0 else 0
 
 
+def _jump(rec):
+    """How far the clock moved at a _TIME_SET or _POWER_ON record, in s (aux: the time before)."""
+    return rec.t_s - rec.aux if rec.aux else 0
+
+
 def restore(pump, history, now_s, progress_mu):
     """Log the power-on and a dose the reset cut short, and book the last day's therapy
-    into both rolling-limit windows (the therapy's and the supervisor's)."""
-    from pump.iob import MAX_MINUTE_MU  # the pump's own modules, loaded already
+    into both rolling-limit windows (the therapy's and the supervisor's) and insulin on
+    board. Returns the number of records the rebuild found missing, out of place or not
+    believable (0: the history proved what it needed to)."""
     from pump.recorder import KINDS, SOURCES
 
     rec = pump._recorder
+    first_new = history.next_seq  # this start's own records are numbered from here
     # basal after the last operational record went unrecorded, and the record in flight at
     # the cut (an operational one, perhaps) was lost: at most 10 minutes of basal at the
-    # most the settings allow. The POWER_ON record keeps that bound for every later rebuild.
-    rec.power_on(pump.settings.max_basal_mu_h // 6, True)
+    # most the settings allow. The POWER_ON record keeps that bound for every later rebuild,
+    # and the time of the newest record before it, which puts the restart on pump time.
+    rec.power_on(pump.settings.max_basal_mu_h // 6, True, history.last_t_s)
     unfinished = unfinished_dose(history)
     if unfinished:
+        rec.interrupted(unfinished[0], unfinished[1])
+    books = rebuild(pump, history, now_s, first_new, unfinished[0].seq if unfinished else 0)
+    if unfinished:
         start, delivered = unfinished
-        rec.interrupted(start, delivered)
         pump._outer_emit(
             "dose",
             {
@@ -129,23 +158,163 @@ def restore(pump, history, now_s, progress_mu):
                 "delivered_mu": delivered,
                 # progress is logged every 0.5 U: what moved after the last record is unknown
                 "delivered_max_mu": min(start.programmed_mu, delivered + progress_mu),
-                "duration_ms": (now_s - start.t_s) * 1000,
+                "duration_ms": books.watched_age_s * 1000,
             },
         )
-    # the day window is 289 five-minute buckets: book everything that could fall in it, at
-    # its upper bound; boluses within the insulin action time go back on board too, at their
-    # upper bound (more insulin on board makes the calculator suggest less, never more)
-    since = now_s - 86400 - 300
-    iob = pump.iob
-    for t_s, is_basal, _, upper in deliveries(history, since):
-        if t_s < since or not upper:
+    return books.damage
+
+
+def rebuild(pump, h, now_s, first_new, watch_seq=0):
+    """Book the therapy insulin of the last 24 hours of pump time into the windows and
+    insulin on board (first_new: the number of this start's first record). Returns its
+    books: `damage`, the number of records found missing, out of place or not believable,
+    and `watched_age_s`, how long ago the record numbered watch_seq was written: on the
+    clock, less the times it was set since (the power's time off counts here, by the RTC's
+    word, as this is a report and not a limit).
+
+    Pump time is the time the pump has run. Records carry the wall clock, which a person, a
+    paired host or a power cut can move; the _TIME_SET and _POWER_ON records say by how much
+    (their aux: the clock before), so a record's age in pump time is its age on the clock
+    less every move after it. Time with the power off counts as none (nothing the pump
+    trusts measured it): the windows and insulin on board after a restart are never
+    emptier than the truth. Sequence numbers are consecutive, so a number missing is a
+    record lost, and the rebuild books for it the most that is consistent with the limits.
+    """
+    s = pump.settings
+    ahead_s = 0  # every forward move of the clock: how much older than the window a record can look
+    for r in h.records(types=_CLOCK_TYPES):
+        j = _jump(r)
+        if j > 0:
+            ahead_s += j
+    t_from = now_s - _WINDOW_S - _MARGIN_S - ahead_s
+    t_from = t_from if t_from > 0 else None
+    moved_s = 0  # the moves of the clock among the records read below
+    for r in h.records(t_from, types=_CLOCK_TYPES):
+        moved_s += _jump(r)
+    p_now = now_s - moved_s  # now, in pump time
+    per_record_mu = s.max_bolus_mu + s.max_basal_mu_h // 6
+    damage = 0
+    moved_s = set_s = 0
+    watch_t = watch_set = -1
+    top = 0  # the highest sequence number read
+    before = 0  # records read from before this start
+    head_p = -1  # the pump time of the newest record read
+    books = _Books(pump, p_now)
+    for rec, is_basal, _, upper in _pieces(h.records(t_from)):
+        if rec is None:  # a bolus still open at the end: it may have moved the rest just now
+            books.book(p_now, False, upper)
+            break
+        seq = rec.seq
+        if seq == top:
             continue
-        minutes_ago = (now_s - t_s) // 60 if t_s < now_s else 0
-        steps = pump.rig.steps_for(upper)
+        if seq < first_new:
+            before += 1
+        if seq < top:  # out of place: booked as recent as the newest record read
+            damage += 1
+            p = head_p
+        else:
+            if rec.type == _TIME_SET or rec.type == _POWER_ON:
+                moved_s += _jump(rec)
+                if rec.type == _TIME_SET:
+                    set_s += _jump(rec)
+            p = rec.t_s - moved_s
+            if p < head_p:
+                p = head_p
+            missing = seq - top - 1 if top else 0
+            if not top and seq > 1 and p_now - p <= _WINDOW_S:
+                missing = -1  # the first record read is in the window: what came before is unproved
+            if missing:
+                damage += missing if missing > 0 else 1
+                span_s = p - head_p if top else _WINDOW_S
+                books.worst(p, missing, span_s, per_record_mu)
+            top = seq
+            head_p = p
+        if seq == watch_seq:
+            watch_t = rec.t_s
+            watch_set = set_s
+        if is_basal is None:
+            continue
+        cap = _MAX_BASAL_MU if is_basal else _MAX_BOLUS_MU
+        if upper > cap:  # a record no pump of this firmware writes
+            damage += 1
+            upper = per_record_mu
+        books.book(p, is_basal, upper)
+    if not before:  # a history whose records are all gone: nothing is proved
+        damage += 1
+        books.worst(p_now, -1, _WINDOW_S, per_record_mu)
+    elif h.unreadable:
+        damage += h.unreadable
+        books.worst(p_now, -1, _WINDOW_S, per_record_mu)
+    ev_lost, op_lost = h.lost_tail
+    if ev_lost:  # events lost after the newest one read, at any time since
+        damage += ev_lost
+        books.worst(p_now, ev_lost, _WINDOW_S, per_record_mu)
+    if op_lost:  # operational records come every 5 minutes: that many, that long
+        damage += op_lost
+        books.worst(p_now, op_lost, op_lost * 300 + 300, s.max_basal_mu_h // 6)
+    if damage:
+        pump.alarms.raise_("history_damaged")
+    if watch_t >= 0:
+        age_s = now_s - watch_t - (set_s - watch_set)
+        books.watched_age_s = age_s if age_s > 0 else 0
+    books.damage = damage
+    return books
+
+
+class _Books:
+    """Bookings of past deliveries into the pump's windows and insulin on board, by pump time."""
+
+    def __init__(self, pump, p_now):
+        self.pump = pump
+        self.p_now = p_now
+        self.last_minute = -1
+        self.damage = 0
+        self.watched_age_s = 0
+
+    def book(self, p, is_basal, upper_mu):
+        """upper_mu of therapy insulin moved at pump time p (basal or bolus)."""
+        if upper_mu <= 0:
+            return
+        pump = self.pump
+        age_s = self.p_now - p
+        if age_s < 0:
+            age_s = 0
+        if age_s >= _WINDOW_S:
+            return
+        minutes_ago = age_s // 60
+        steps = pump.rig.steps_for(upper_mu)
         for totals in (pump.totals, pump.supervisor.totals):
             totals.book_past(minutes_ago, steps)
-        if not is_basal and minutes_ago <= iob.dia_min:
-            try:
-                iob.add(pump.minute - minutes_ago, upper if upper < MAX_MINUTE_MU else MAX_MINUTE_MU)
-            except Refused:
-                pass  # that minute already holds 30 U: more could not change what is safe
+        iob = pump.iob
+        if is_basal or minutes_ago > iob.dia_min:
+            return
+        # boluses within the insulin action time go back on board, at their upper bound (more
+        # insulin on board makes the calculator suggest less, never more); in time order
+        minute = pump.minute - minutes_ago
+        if minute < self.last_minute:
+            minute = self.last_minute
+        self.last_minute = minute
+        from pump.iob import MAX_MINUTE_MU
+
+        try:
+            iob.add(minute, upper_mu if upper_mu < MAX_MINUTE_MU else MAX_MINUTE_MU)
+        except Refused:
+            pass  # that minute already holds 30 U: more could not change what is safe
+
+    def worst(self, p, missing, span_s, per_record_mu):
+        """Records lost before pump time p, over span_s before it (missing: how many; -1 not
+        known): the most the limits let them have held, as late as the hourly limit allows,
+        on board as one bolus at p."""
+        s = self.pump.settings
+        most = s.max_daily_mu
+        by_time = s.max_hourly_mu * (span_s // 3600 + 1)
+        if by_time < most:
+            most = by_time
+        if missing > 0 and missing * per_record_mu < most:
+            most = missing * per_record_mu
+        t = p
+        while most > 0:
+            n = most if most < s.max_hourly_mu else s.max_hourly_mu
+            self.book(t, False, n)
+            most -= n
+            t -= 3600

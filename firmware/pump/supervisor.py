@@ -15,7 +15,7 @@ Any stopping alarm disables the motor until it is acknowledged with its cause go
 """
 
 from pump.compat import const
-from pump.limits import RollingTotals
+from pump.limits import HourWindow, RollingTotals
 
 _OCCLUSION_MN = const(160)  # 0.08 bar on the 20 mm^2 plunger: 0.24 U pushed at 30 uL/bar
 _OCCLUSION_DWELL = const(3)  # readings in a row, each after the motor moved
@@ -39,6 +39,7 @@ class Supervisor:
         self._asked_prime = 0  # of those, the priming pulses at the head of the batch
         self._late_ms = 0  # how long asked-for pulses have been missing
         self.totals = RollingTotals()  # its own windows, on its own minute count
+        self.basal_hour = HourWindow()  # basal steps asked for in the last 61 minutes
         self._minute = 0
         self._ms_in_minute = 0
         self.reservoir_steps = reservoir_steps
@@ -55,8 +56,9 @@ class Supervisor:
     def may_move(self):
         return not self.alarms.stops_delivery()
 
-    def move(self, steps, therapy_steps):
-        """Move the motor `steps`, the last therapy_steps of them therapy, or refuse (False)."""
+    def move(self, steps, therapy_steps, basal_steps=0):
+        """Move the motor `steps`, the last therapy_steps of them therapy and the last
+        basal_steps of those basal, or refuse (False)."""
         if not self.may_move():
             return False
         s = self.settings
@@ -74,6 +76,11 @@ class Supervisor:
             # the core checks this first; reaching it here means the core's books are wrong
             self.alarms.raise_("delivery_mismatch")
             return False
+        # basal may not pass max basal over the window's 61 minutes (a step for the rounding
+        # at each end): whatever rate the therapy asks, a temp basal included
+        if self.basal_hour.steps + basal_steps > s.max_basal_mu_h * 61 * spu // 60000 + 2:
+            self.alarms.raise_("delivery_mismatch")
+            return False
         if self.in_bolus:
             # a bolus may not pass max bolus plus the most basal that can run beside it
             basal_mu = s.max_basal_mu_h * (self._bolus_ms // 60000 + 1) // 60
@@ -82,6 +89,7 @@ class Supervisor:
                 return False
         self._asked += steps
         self._asked_prime += steps - therapy_steps
+        self.basal_hour.book(basal_steps)
         self.hw.motor.move(steps)
         return True
 
@@ -107,6 +115,7 @@ class Supervisor:
             self._minute += self._ms_in_minute // 60000
             self._ms_in_minute %= 60000
             self.totals.advance_to(self._minute)
+            self.basal_hour.advance_to(self._minute)
         made = self._count()
         if self._settle_ms > 0 and not motor.busy():
             self._settle_ms -= dt_ms

@@ -34,6 +34,7 @@ class TempBasal:
         self.source = source
         # basal steps already owed when it began: they belong to the rate before it
         self.base_steps = base_steps
+        self.capped_mu_h = 0  # the cap it runs at while the rate it asks is above it; 0: not
 
 
 class Therapy(Engine):
@@ -140,17 +141,39 @@ class Therapy(Engine):
         sched = self.settings.schedule()
         tod_min = self.tod_ms // 60000
         self._segment_mu_h = segment_at(sched, tod_min)
+        self._highest_mu_h = highest(sched)
         self._segment_end_ms = (tod_min + next_boundary_min(sched, tod_min)) * 60000
 
     def programmed_basal_mu_h(self):
+        """The basal rate in force: the schedule's, or a temp basal's held to its cap."""
         t = self.temp
         if t is None:
             return self.scheduled_mu_h()
+        asked = self._temp_asked_mu_h(t)
+        cap = self.temp_cap_mu_h()
+        return asked if asked <= cap else cap
+
+    def _temp_asked_mu_h(self, t):
         if t.percent is None:
             return t.rate_mu_h or 0  # a temp basal has a percent or a rate
         return self.scheduled_mu_h() * t.percent // 100
 
+    def _check_temp_cap(self):
+        """The cap holds at every moment (S3): a profile switch, a settings change, a change
+        of the time or the next segment can lower it under a running temp basal, which then
+        runs at the cap, as oref0 clamps; each change is told (temp_capped, cap 0: released)."""
+        t = self.temp
+        if t is None:
+            return
+        asked = self._temp_asked_mu_h(t)
+        cap = self.temp_cap_mu_h()
+        capped = cap if asked > cap else 0
+        if capped != t.capped_mu_h:
+            t.capped_mu_h = capped
+            self.emit("temp_capped", {"rate_mu_h": asked, "cap_mu_h": capped, "source": "auto"})
+
     def _update_basal(self):
+        self._check_temp_cap()
         programmed = self.programmed_basal_mu_h()
         if self.limit_hold:
             # held basal restarts once 15 minutes of it fit inside both limits again
@@ -277,7 +300,7 @@ class Therapy(Engine):
     def temp_cap_mu_h(self):
         """min(max basal, 3 x highest scheduled, 4 x current scheduled)."""
         s = self.settings
-        return min(s.max_basal_mu_h, 3 * highest(s.schedule()), 4 * self.scheduled_mu_h())
+        return min(s.max_basal_mu_h, 3 * self._highest_mu_h, 4 * self._segment_mu_h)
 
     def _temp_plan(self, minutes, percent, rate_mu_h):
         """(highest rate the temp basal would run at, its programmed total in mU).

@@ -19,6 +19,7 @@ _REFUSED = const(14)
 _OPERATIONAL = const(15)
 _LOST = const(16)
 _FIRMWARE_ERROR = const(17)
+_TEMP_CAP = const(18)
 _NAMES = (  # the other record types, by number
     "?",
     "power on",
@@ -92,6 +93,9 @@ def _event_text(rec):
         return "records lost"
     if t == _FIRMWARE_ERROR:
         return "firmware error"
+    if t == _TEMP_CAP:  # "cap 35.00 U/h" at most: 13 characters
+        cap = rec.programmed_mu
+        return "cap %d.%02d U/h" % (cap // 1000, cap % 1000 // 10) if rec.code else "cap released"
     return _NAMES[t] if t < len(_NAMES) else "record %d" % t
 
 
