@@ -157,6 +157,22 @@ class InsulinOnBoard:
         ring[slot] = total_mu
         self._last_minute = minute
 
+    def add_past(self, minute, dose_mu):
+        """Record dose_mu delivered during `minute`, which may be before the last recorded
+        one (a restart books the past out of time order): into its bucket while the ring
+        still holds that minute, capped at MAX_MINUTE_MU a minute; a minute the ring no
+        longer holds has nothing left on board."""
+        if minute >= self._last_minute:
+            total = dose_mu + (self._ring[minute % len(self._ring)] if minute == self._last_minute else 0)
+            self.add(minute, dose_mu if total <= MAX_MINUTE_MU else MAX_MINUTE_MU - (total - dose_mu))
+            return
+        check_int(minute, "minute", 0, None)
+        if minute <= self._last_minute - len(self._ring):
+            return
+        slot = minute % len(self._ring)
+        total = self._ring[slot] + dose_mu
+        self._ring[slot] = total if total <= MAX_MINUTE_MU else MAX_MINUTE_MU
+
     def iob_mu(self, minute):
         """Insulin on board at `minute`, in mU (rounded down)."""
         self._check_minute(minute)

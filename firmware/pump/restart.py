@@ -8,7 +8,6 @@ so that loading this module interns no names for them.
 """
 
 from pump.compat import const
-from pump.errors import Refused
 
 _POWER_ON = const(1)
 _BOLUS_START = const(9)
@@ -23,6 +22,7 @@ _DELIVERY_TYPES = (_OPERATIONAL, _POWER_ON, _BOLUS_START, _BOLUS_PROGRESS, _DOSE
 _CLOCK_TYPES = (_TIME_SET, _POWER_ON)
 _WINDOW_S = const(86700)  # the day window's reach: 289 five-minute buckets
 _MARGIN_S = const(1800)  # read this much further back, for a record before the window
+_UNKNOWN_HOURS = const(25)  # the day window's hours, for what lost records may have held
 # The most one record can hold, whatever the settings (pump/settings_user.py's ceilings): a
 # bolus, or ten minutes of basal; a record claiming more was not written by this pump.
 _MAX_BOLUS_MU = const(25000)
@@ -151,8 +151,9 @@ def restore(pump, history, now_s, progress_mu):
         pump._outer_emit(
             "dose",
             {
-                "kind": KINDS[start.code],
-                "source": SOURCES[start.source],
+                # a start record of codes this firmware never writes is reported, not trusted
+                "kind": KINDS[start.code] if start.code < len(KINDS) else "normal",
+                "source": SOURCES[start.source] if start.source < len(SOURCES) else "auto",
                 "status": "interrupted",
                 "programmed_mu": start.programmed_mu,
                 "delivered_mu": delivered,
@@ -233,6 +234,9 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
             watch_t = rec.t_s
             watch_set = set_s
         if is_basal is None:
+            if _BOLUS_START <= rec.type <= _INTERRUPTED and rec.code > _KIND_TEMP_BASAL and seq < first_new:
+                damage += 1  # a dose of a kind no pump writes: it may have held a bolus
+                books.book(p, False, per_record_mu)
             continue
         cap = _MAX_BASAL_MU if is_basal else _MAX_BOLUS_MU
         if upper > cap:  # a record no pump of this firmware writes
@@ -252,6 +256,7 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
     if op_lost:  # operational records come every 5 minutes: that many, that long
         damage += op_lost
         books.worst(p_now, op_lost, op_lost * 300 + 300, s.max_basal_mu_h // 6)
+    books.settle()
     if damage:
         pump.alarms.raise_("history_damaged")
     if watch_t >= 0:
@@ -262,14 +267,22 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
 
 
 class _Books:
-    """Bookings of past deliveries into the pump's windows and insulin on board, by pump time."""
+    """Bookings of past deliveries into the pump's windows and insulin on board, by pump time.
+
+    What lost records may have held is gathered first, by the hour it is counted in
+    (`unknown`), and booked by settle() once every known delivery is: all the limits allow
+    and no more (each hour at most the hourly limit, the day at most the daily limit less
+    what is known in it), the newest hours first, since those stay in the windows longest
+    and leave the most insulin on board."""
 
     def __init__(self, pump, p_now):
+        from pump.compat import zeros_h
+
         self.pump = pump
         self.p_now = p_now
-        self.last_minute = -1
         self.damage = 0
         self.watched_age_s = 0
+        self.unknown = zeros_h(_UNKNOWN_HOURS, "I")  # mU that lost records may hold, by hours ago
 
     def book(self, p, is_basal, upper_mu):
         """upper_mu of therapy insulin moved at pump time p (basal or bolus)."""
@@ -289,32 +302,41 @@ class _Books:
         if is_basal or minutes_ago > iob.dia_min:
             return
         # boluses within the insulin action time go back on board, at their upper bound (more
-        # insulin on board makes the calculator suggest less, never more); in time order
-        minute = pump.minute - minutes_ago
-        if minute < self.last_minute:
-            minute = self.last_minute
-        self.last_minute = minute
+        # insulin on board makes the calculator suggest less, never more), at their minute
         from pump.iob import MAX_MINUTE_MU
 
-        try:
-            iob.add(minute, upper_mu if upper_mu < MAX_MINUTE_MU else MAX_MINUTE_MU)
-        except Refused:
-            pass  # that minute already holds 30 U: more could not change what is safe
+        iob.add_past(pump.minute - minutes_ago, upper_mu if upper_mu < MAX_MINUTE_MU else MAX_MINUTE_MU)
 
     def worst(self, p, missing, span_s, per_record_mu):
         """Records lost before pump time p, over span_s before it (missing: how many; -1 not
-        known): the most the limits let them have held, as late as the hourly limit allows,
-        on board as one bolus at p."""
+        known): the most they can have held, an hourly limit's worth in each hour they span
+        from p back, and at most `missing` records' worth, gathered for settle()."""
         s = self.pump.settings
         most = s.max_daily_mu
-        by_time = s.max_hourly_mu * (span_s // 3600 + 1)
-        if by_time < most:
-            most = by_time
         if missing > 0 and missing * per_record_mu < most:
             most = missing * per_record_mu
-        t = p
-        while most > 0:
+        age_s = self.p_now - p
+        h = age_s // 3600 if age_s > 0 else 0
+        last = h + span_s // 3600
+        unknown = self.unknown
+        while most > 0 and h <= last and h < _UNKNOWN_HOURS:
             n = most if most < s.max_hourly_mu else s.max_hourly_mu
-            self.book(t, False, n)
+            unknown[h] += n
             most -= n
-            t -= 3600
+            h += 1
+
+    def settle(self):
+        """Book what lost records may have held: within the limits, the newest hours first."""
+        pump = self.pump
+        s = pump.settings
+        unknown = self.unknown
+        room = s.max_daily_mu - pump.rig.mu_for(pump.totals.day_steps)
+        for h in range(_UNKNOWN_HOURS):
+            n = unknown[h]
+            n = n if n < s.max_hourly_mu else s.max_hourly_mu
+            n = n if n < room else (room if room > 0 else 0)
+            unknown[h] = n
+            room -= n
+        for h in range(_UNKNOWN_HOURS - 1, -1, -1):
+            if unknown[h]:
+                self.book(self.p_now - h * 3600, False, unknown[h])
