@@ -169,6 +169,7 @@ class DirFlash(Flash):
 
     def __init__(self, path, fresh=True):
         super().__init__(path)
+        self.bad = []  # files whose reads fail, as a block gone bad does (fail_reads)
         try:
             os.mkdir(path)
         except OSError:
@@ -179,7 +180,14 @@ class DirFlash(Flash):
     def open(self, path, mode):
         if self.full and mode[0] in "wa":
             raise OSError(28, "no space left on the flash")  # ENOSPC
+        if path in self.bad:
+            raise OSError(5, "read error")  # EIO
         return super().open(path, mode)
+
+    def fail_reads(self, path):
+        """From now on every open of path fails with EIO."""
+        if path not in self.bad:
+            self.bad.append(path)
 
     def corrupt(self, path, offset):
         """Invert the byte at offset (from the end when negative) of a file."""

@@ -27,6 +27,9 @@ _SETTINGS = const(15)
 _CONFIRM_TIME = const(16)
 _PRESS = const(17)
 _SNAPSHOT = const(18)
+_SET_TIME = const(19)
+_FLASH_DAMAGE = const(20)
+_SETTINGS_FILE = const(21)
 
 
 def is_fault(action):
@@ -36,9 +39,20 @@ def is_fault(action):
 def apply(run, action, fault, args):
     """Do a plan event's action on run.pump, or on the rig (run._fault), or to the power
     (run._boot, run._power_cut), or on the buttons (run._press) and the screen
-    (run._snapshot). Raises Refused when the pump refuses it."""
+    (run._snapshot), or on the flash while the power is off (run._damage,
+    run._settings_file). Raises Refused when the pump refuses it."""
     p = run.pump
     a = args.get
+    if action == _FLASH_DAMAGE or action == _SETTINGS_FILE:
+        from pump.errors import Refused
+
+        if p is not None:
+            raise Refused("flash", "the flash is changed only while the power is off")
+        if action == _FLASH_DAMAGE:
+            run._damage(a("target"), a("kind"), a("seed"))
+        else:
+            run._settings_file(a("values"))
+        return
     if action == _FAULT:
         run._fault(fault, a("mv"))
         return
@@ -52,7 +66,8 @@ def apply(run, action, fault, args):
             raise Refused("power_on", "the pump is already on")
         if action != _POWER_ON:
             raise Refused("power", "the pump is off")
-        run.pump = run._boot(0)
+        rtc = a("rtc")
+        run.pump = run._boot(0, rtc)
         return
     if action == _POWER_CUT:
         run._power_cut()
@@ -60,7 +75,8 @@ def apply(run, action, fault, args):
     if action == _PRESS:
         run._press(a("button"), a("long", False), a("times", 1))
         return
-    p.key_pressed()  # every other scenario action is done on the pump's buttons
+    if action != _SET_TIME or a("source") != "link":
+        p.key_pressed()  # every other scenario action is done on the pump's buttons
     if action == _ACK:
         p.ack()
     elif action == _SILENCE:
@@ -93,3 +109,6 @@ def apply(run, action, fault, args):
         p.confirm_settings(Settings.from_record(record), lambda: run._save_settings(record))
     elif action == _CONFIRM_TIME:
         p.confirm_time(p.day, p.tod_ms)
+    elif action == _SET_TIME:
+        day, tod_ms = a("to")
+        p.confirm_time(day, tod_ms, a("source", "buttons"))

@@ -33,11 +33,14 @@ EVENTS = {
     "ack": ((), ()),
     "silence": ((), ("minutes",)),
     "power_cut": ((), ()),
-    "power_on": ((), ()),
+    "power_on": ((), ("rtc",)),
     "settings": (("settings",), ()),
     "confirm_time": ((), ()),
     "press": (("button",), ("long", "times")),
     "snapshot": (("name",), ()),
+    "set_time": (("to",), ("source",)),
+    "flash_damage": (("target", "kind", "seed"), ()),
+    "settings_file": (("values",), ()),
 }
 BUTTONS = ("UP", "DOWN", "OK", "BACK")
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -78,8 +81,14 @@ ACTIONS = (
     "confirm_time",
     "press",
     "snapshot",
+    "set_time",
+    "flash_damage",
+    "settings_file",
 )
-_INT_KEYS = ("extended_min", "now_pct", "minutes", "percent", "carbs_g", "bg_mgdl", "mv", "times")
+DAMAGE_TARGETS = ("history", "settings")
+DAMAGE_KINDS = ("erase_segment", "flip", "swap_records", "truncate", "read_error")
+TIME_SOURCES = ("buttons", "link")
+_INT_KEYS = ("extended_min", "now_pct", "minutes", "percent", "carbs_g", "bg_mgdl", "mv", "times", "seed")
 _AMOUNT_KEYS = ("units", "rate_u_h")
 
 
@@ -134,6 +143,17 @@ def _milli(value, where):
         raise ScenarioError(where + ": " + e.reason)
 
 
+def _choices(do, key):
+    """(what it is, the values it may take) of a key that names one of a list."""
+    if key == "button":
+        return "button", BUTTONS
+    if key == "kind":
+        return ("damage", DAMAGE_KINDS) if do == "flash_damage" else ("fault", FAULTS)
+    if key == "target":
+        return "target", DAMAGE_TARGETS
+    return "source", TIME_SOURCES
+
+
 def check_events(events, end_ms, rig):
     """Check the event list and turn it, in place, into [at_ms, do, args] entries.
 
@@ -184,10 +204,11 @@ def check_events(events, end_ms, rig):
                 if do == "snapshot" and not (0 < len(value) <= 40 and all(c in _NAME_CHARS for c in value)):
                     raise ScenarioError(where + ".name: 1 to 40 of a-z, 0-9, - and _ (it names a file)")
                 args[key] = value
-            elif key == "button":
-                if value not in BUTTONS:
+            elif key in ("button", "kind", "target", "source"):
+                what, options = _choices(do, key)
+                if value not in options:
                     raise ScenarioError(
-                        "%s.button: unknown button %r (one of %s)" % (where, value, ", ".join(BUTTONS))
+                        "%s.%s: unknown %s %r (one of %s)" % (where, key, what, value, ", ".join(options))
                     )
                 args[key] = value
             elif key == "settings":
@@ -195,18 +216,27 @@ def check_events(events, end_ms, rig):
                     args[key] = settings_to_record(settings_from_user(value, rig))
                 except Refused as e:
                     raise ScenarioError("%s.settings: %s" % (where, e))
-            elif key == "kind":
-                if value not in FAULTS:
-                    raise ScenarioError(
-                        "%s.kind: unknown fault %r (one of %s)" % (where, value, ", ".join(FAULTS))
-                    )
-                args[key] = value
+            elif key in ("to", "rtc"):
+                try:
+                    args[key] = list(parse_start(value))
+                except ScenarioError as e:
+                    raise ScenarioError("%s.%s%s" % (where, key, str(e)[5:]))
+            elif key == "values":
+                if not isinstance(value, dict) or not value:
+                    raise ScenarioError(where + ".values: expected an object of stored settings fields")
+                # raw on purpose, what another build might have stored: carried as JSON text,
+                # since a plan holds integers and strings only
+                args[key] = json.dumps(value)
         if do == "fault" and (args["kind"] == "battery") != ("mv" in args):
             raise ScenarioError(where + ": mv goes with, and only with, a battery fault")
         if "mv" in args and not 2500 <= args["mv"] <= 5000:
             raise ScenarioError(where + ".mv: %d is outside 2500..5000" % args["mv"])
         if not 1 <= args.get("times", 1) <= 100:
             raise ScenarioError(where + ".times: %d is outside 1..100" % args["times"])
+        if do == "flash_damage" and args["target"] == "settings" and args["kind"] == "swap_records":
+            raise ScenarioError(where + ".kind: swap_records damages the history, not the settings")
+        if not 0 <= args.get("seed", 0) < 1 << 30:
+            raise ScenarioError(where + ".seed: must be 0..2**30-1")
         if do == "temp_basal" and ("percent" in args) == ("rate_u_h" in args):
             raise ScenarioError(where + ": temp_basal takes either percent or rate_u_h")
         events[i] = [at_ms, do, args]

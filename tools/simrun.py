@@ -100,6 +100,7 @@ class Run:
         self.hw = Hardware(self.clock, rig, plan["rig"][3])
         self.motor = self.hw.motor
         self.flash = DirFlash(flash_dir, fresh=False)  # holds the settings file written with the plan
+        self.settings_record = plan["settings"]
         self.sections = {}
         for name in _SECTIONS:
             self.sections[name] = _Section(trace_path + "." + name)
@@ -108,16 +109,45 @@ class Run:
         self.ui = None  # the buttons' interface (pump/ui.py), from the first press or snapshot
         self.pump = self._boot(plan["reservoir_mu"])
 
-    def _boot(self, fresh_reservoir_mu):
-        """Start the pump from the flash, as a board does (pump/boot.py)."""
-        day, tod_ms = divmod(self.start_day * 86400000 + self.start_tod_ms + self.clock.elapsed_ms, 86400000)
+    def _boot(self, fresh_reservoir_mu, rtc=None):
+        """Start the pump from the flash, as a board does (pump/boot.py). rtc: (day, ms of
+        day) the board's clock reads at power-on, truth or not; the pump then judges it as a
+        board does (check_clock). Without it the clock reads the scenario's time, and the
+        simulator, knowing how long the power was off, says when the time is lost."""
+        if rtc is None:
+            day, tod_ms = divmod(
+                self.start_day * 86400000 + self.start_tod_ms + self.clock.elapsed_ms, 86400000
+            )
+        else:
+            day, tod_ms = rtc
         pump = start(
-            self.flash, self.rig, self.hw, self._emit, self.clock.ticks_ms(), day, tod_ms, fresh_reservoir_mu
+            self.flash,
+            self.rig,
+            self.hw,
+            self._emit,
+            self.clock.ticks_ms(),
+            day,
+            tod_ms,
+            fresh_reservoir_mu,
+            check_clock=rtc is not None,
         )
-        if self.off_since_ms is not None and self.clock.elapsed_ms - self.off_since_ms > _CLOCK_KEPT_MS:
+        off_ms = None if self.off_since_ms is None else self.clock.elapsed_ms - self.off_since_ms
+        if rtc is None and off_ms is not None and off_ms > _CLOCK_KEPT_MS:
             pump.clock_lost()
         self.off_since_ms = None
         return pump
+
+    def _damage(self, target, kind, seed):
+        from flashdamage import damage
+
+        what = damage(self.flash, target, kind, seed)
+        self.sections["events"].add({"t_ms": self.clock.elapsed_ms, "code": "flash_damage", "what": what})
+
+    def _settings_file(self, values):
+        from flashdamage import settings_file
+
+        settings_file(self.flash, self.settings_record, values)
+        self.sections["events"].add({"t_ms": self.clock.elapsed_ms, "code": "settings_file"})
 
     def _power_cut(self):
         p = self.pump
@@ -175,6 +205,7 @@ class Run:
 
         try:
             settings_store.save(self.flash, record)
+            self.settings_record = record
         except settings_store.SettingsError as e:
             raise Refused("settings", str(e))
         finally:

@@ -1,6 +1,6 @@
 """The whole firmware in the MicroPython unix port, on the virtual rig, in simulated time.
 
-    python tools/mprom.py IMAGE 144K fwrun PLAN FLASH OUT [CRASH_AT_MS]   (tools/fwsim.py)
+    python tools/mprom.py IMAGE 152K fwrun PLAN FLASH OUT [CRASH_AT_MS]   (tools/fwsim.py)
 
 IMAGE is a ROMFS image of the board's build (build/<board>/: lib/, board.mpy, main.py) with
 this harness's modules beside it: machine, rp2 and time stand-ins (this directory) and the
@@ -11,7 +11,9 @@ starts it:
 * the scenario (PLAN, tools/scenario.py's integer form): at each event's time, acknowledging
   is done on the OK button (a pulled-up pin driven low, its interrupt, the debounce); every
   other action is made on the pump as its menus would (tools/actions.py), faults on the rig
-  (machine.inject). A power cut is not for this run (tools/pumpsim.py simulates those);
+  (machine.inject). A power cut is not for this run (tools/pumpsim.py simulates those): a
+  restart is a second run on the flash this one left (tools/fwsim.py --flash), and damage to
+  that flash is done between the two (tools/flashdamage.py);
 * a probe, every simulated quarter hour: a garbage collection, then the heap in use;
 * the end: at the plan's end it raises EndOfRun through the loop.
 
@@ -64,7 +66,7 @@ class _Hands:
         if not machine.inject(self.kind, mv):
             raise _refused("fault", self.kind + ": not a fault of this rig")
 
-    def _boot(self, fresh_reservoir_mu):
+    def _boot(self, fresh_reservoir_mu, rtc=None):
         raise _refused("power_on", "power cuts are simulated by tools/pumpsim.py")
 
     def _power_cut(self):
