@@ -1,5 +1,5 @@
 """The whole firmware, as built for the Pico (build/pico/, .mpy for the RP2040) and the ESP32,
-booted by its own firmware/main.py inside the MicroPython unix port with a 144 KB heap, on the
+booted by its own firmware/main.py inside the MicroPython unix port with a 152 KB heap, on the
 virtual rig behind stand-in machine, rp2, esp32 and time modules (host_tests/upy/,
 tools/fwsim.py): the asyncio shell, the drivers (PIO or RMT stepper, HX711 bit by bit, SSD1306
 over I2C, PWM buzzer, buttons on pin interrupts, watchdog) and the core together, for a
@@ -11,6 +11,10 @@ ticks it on its own schedule, through real drivers, so a step either way at a ca
 alarm is expected; more is a defect."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import fwsim
 import pumpsim
@@ -39,7 +43,7 @@ def simulated(name, tmp_path):
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("day")
-    return fwsim.run(fwsim.ROOT + "/scenarios/day-mixed.json", "pico", "144K"), simulated(
+    return fwsim.run(fwsim.ROOT + "/scenarios/day-mixed.json", "pico", "152K"), simulated(
         "day-mixed.json", tmp
     )
 
@@ -47,7 +51,7 @@ def day(tmp_path_factory):
 @pytest.fixture(scope="module")
 def occlusion(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("occlusion")
-    return fwsim.run(fwsim.ROOT + "/scenarios/occlusion.json", "pico", "144K"), simulated(
+    return fwsim.run(fwsim.ROOT + "/scenarios/occlusion.json", "pico", "152K"), simulated(
         "occlusion.json", tmp
     )
 
@@ -86,7 +90,7 @@ def test_the_esp32_build_delivers_the_same_day_through_its_rmt_and_pulse_counter
     """The ESP32 rig has the Pico's mechanism; its driver sends pulses in RMT chunks fed by
     the delivery task and counts them with a PCNT unit."""
     _, sim = day
-    fw = fwsim.run(fwsim.ROOT + "/scenarios/day-mixed.json", "esp32", "144K")
+    fw = fwsim.run(fwsim.ROOT + "/scenarios/day-mixed.json", "esp32", "152K")
     assert fw["end"] == "end", fw["console"]
     row = sim["minutes"][-1]
     for kind in (BASAL, BOLUS, PRIME):
@@ -117,9 +121,9 @@ def test_the_home_screen_is_drawn_on_the_oled(day):
     assert fw["frames"] > 30
 
 
-def test_the_firmware_runs_in_a_144k_heap_and_reports_what_it_used(day):
+def test_the_firmware_runs_in_a_152k_heap_and_reports_what_it_used(day):
     fw, _ = day
-    assert fw["heap_total"] <= 144 * 1024 + 1024
+    assert fw["heap_total"] <= 152 * 1024 + 1024
     assert fw["heap_before"] < fw["heap_started"] <= fw["peak_live"] <= fw["peak_alloc"] <= fw["heap_total"]
 
 
@@ -152,7 +156,7 @@ def test_an_exception_in_a_task_stops_the_motor_is_recorded_and_the_watchdog_res
     doc["events"] = [{"at_min": 30, "do": "bolus", "units": 3.0}, {"at_min": 30.5, "do": "ack"}]
     path = tmp_path / "crash.json"
     path.write_text(json.dumps(doc))
-    fw = fwsim.run(str(path), "pico", "144K", crash_at_min=30)
+    fw = fwsim.run(str(path), "pico", "152K", crash_at_min=30)
     assert fw["end"] == "watchdog", fw["console"]
     # the watchdog (5 s) reset the board within 5 s of the first frame after the key
     assert 30.5 * 60000 < fw["end_ms"] <= 30.5 * 60000 + 1000 + 5000 + 200
@@ -169,7 +173,7 @@ def test_a_power_cut_scenario_is_refused_with_a_clear_error(tmp_path, capsys):
     path = tmp_path / "cut.json"
     path.write_text(json.dumps(load("power-cut.json")))
     with pytest.raises(SystemExit) as e:
-        fwsim.run(str(path), "pico", "144K")
+        fwsim.run(str(path), "pico", "152K")
     assert "power_cut is not for a run of the board's firmware" in str(e.value)
 
 
@@ -197,7 +201,7 @@ def test_the_firmware_starts_again_from_the_flash_it_left_suspended_and_asking_f
     """A second run on the flash the first left is the board starting after a power cut: the
     restart is found from the history, the pump comes up suspended with the restart alarm,
     and, the RTC being 2 hours past the last record, with the time to confirm (S19, S21).
-    The restart path loads more code than a first start: it too fits the 144 KB heap."""
+    The restart path loads more code than a first start: it too fits the 152 KB heap."""
     doc = load("day-mixed.json")
     doc["hours"] = 1
     doc["events"] = [{"at_min": 30, "do": "bolus", "units": 2.0}]
@@ -208,9 +212,9 @@ def test_the_firmware_starts_again_from_the_flash_it_left_suspended_and_asking_f
     again = tmp_path / "again.json"
     again.write_text(json.dumps(doc))
     flash = str(tmp_path / "flash")
-    one = fwsim.run(str(first), "pico", "144K", flash_dir=flash)
+    one = fwsim.run(str(first), "pico", "152K", flash_dir=flash)
     assert one["end"] == "end" and one["delivered_mu"][BOLUS] == 2000
-    two = fwsim.run(str(again), "pico", "144K", flash_dir=flash)
+    two = fwsim.run(str(again), "pico", "152K", flash_dir=flash)
     assert two["end"] == "end", two["console"]
     assert two["mode"] == "suspended" and two["delivered_mu"] == [0, 0, 0]
     assert "unexpected_restart" in two["alarms"] and "clock_lost" in two["alarms"]
@@ -258,7 +262,7 @@ def test_the_board_answers_the_link_on_its_usb_port(tmp_path):
     doc["events"] = []
     path = tmp_path / "hour.json"
     path.write_text(json.dumps(doc))
-    fw = fwsim.run(str(path), "pico", "144K", link_input=frames)
+    fw = fwsim.run(str(path), "pico", "152K", link_input=frames)
     assert fw["end"] == "end", fw["console"]
     replies = [
         json.loads(line.split(" ", 3)[3]) for line in fw["console"].splitlines() if line.startswith("PL1 ")
@@ -267,3 +271,155 @@ def test_the_board_answers_the_link_on_its_usb_port(tmp_path):
     assert replies[0]["ok"] and len(replies[0]["nonce"]) == 32 and replies[0]["paired"] is False
     assert replies[1]["error"] == "unauthenticated" and replies[2]["error"] == "too_long"
     assert fw["delivered_mu"][BOLUS] == 0 and fw["task_steps"]["link"] > 0
+
+
+# ------------------------------------------------- the seams, on the board's own build
+
+
+def seam_doc(start, hours, events, **settings):
+    s = {
+        "basal_profiles": {"day": [["00:00", 1.0]]},
+        "active_profile": "day",
+        "max_bolus_u": 6,
+        "max_basal_u_h": 3,
+        "max_hourly_u": 12,
+        "max_daily_u": 30,
+        "auto_off_h": 0,
+    }
+    s.update(settings)
+    return {"start": start, "hours": hours, "settings": s, "events": events}
+
+
+def run_on(tmp_path, name, doc, flash):
+    """One life of the Pico build on `flash`. 160K: a restart onto damaged settings or history
+    loads the restart's and the settings' code and keeps their messages, beside a harness of
+    32 KB; at 152K it fits or not by a few hundred bytes (the length of the flash's path)."""
+    path = tmp_path / (name + ".json")
+    path.write_text(json.dumps(doc))
+    fw = fwsim.run(str(path), "pico", "160K", flash_dir=flash)
+    assert fw["end"] == "end", fw["console"]
+    return fw
+
+
+RESTARTED = [{"at_min": 1 + i * 0.15, "do": "ack"} for i in range(6)] + [{"at_min": 2, "do": "resume"}]
+
+
+def test_the_board_keeps_the_hourly_limit_through_a_forward_clock_change_and_a_restart(tmp_path):
+    """The Pico build: 11 U, the clock set an hour on over the link, the power off (the run
+    ends), the board starting again with its RTC on the moved clock: the next 6 U are refused
+    by the hourly limit, as in the simulator."""
+    flash = str(tmp_path / "flash")
+    first = seam_doc(
+        "2026-05-04T08:00",
+        0.35,
+        [
+            {"at_min": 10, "do": "bolus", "units": 6},
+            {"at_min": 14, "do": "bolus", "units": 5},
+            {"at_min": 20, "do": "set_time", "to": "2026-05-04T09:20", "source": "link"},
+        ],
+    )
+    one = run_on(tmp_path, "one", first, flash)
+    assert one["delivered_mu"][BOLUS] == 11000
+    again = seam_doc("2026-05-04T09:22", 0.2, RESTARTED + [{"at_min": 3, "do": "bolus", "units": 6}])
+    two = run_on(tmp_path, "two", again, flash)
+    assert two["delivered_mu"][BOLUS] == 0 and two["mode"] == "running"
+    assert [r[1] for r in two["rejected"]] == ["bolus"] and "hourly 12 U limit" in two["rejected"][0][2]
+
+
+def test_the_board_starts_suspended_on_a_stored_settings_file_outside_its_rules(tmp_path):
+    """A CRC-valid settings file holding a 50 U max bolus (the firmware's ceiling is 25 U),
+    as another build or mpremote could leave it: the Pico build comes up suspended with
+    BAD SETTINGS and delivers nothing."""
+    from flashdamage import settings_file
+
+    from pump import settings_store
+    from rig import DirFlash
+
+    flash = str(tmp_path / "flash")
+    run_on(tmp_path, "one", seam_doc("2026-05-04T08:00", 0.2, []), flash)
+    stored = settings_store.load(DirFlash(flash, fresh=False))
+    settings_file(DirFlash(flash, fresh=False), stored, json.dumps({"max_bolus_mu": 50000}))
+    doc = seam_doc("2026-05-04T08:14", 0.25, RESTARTED + [{"at_min": 3, "do": "bolus", "units": 5}])
+    two = run_on(tmp_path, "two", doc, flash)
+    assert two["mode"] == "suspended" and two["delivered_mu"] == [0, 0, 0]
+    assert "settings_invalid" in two["alarms"]
+
+
+def test_the_board_says_its_history_is_damaged_and_takes_the_worst(tmp_path):
+    """Events erased from the flash while the power was off: the Pico build comes up with
+    HISTORY DAMAGED, and books what the lost records could have held, so the bolus a whole
+    history would have allowed is refused."""
+    from flashdamage import damage
+
+    from rig import DirFlash
+
+    flash = str(tmp_path / "flash")
+    first = seam_doc("2026-05-04T08:00", 0.5, [{"at_min": 5, "do": "bolus", "units": 6}])
+    run_on(tmp_path, "one", first, flash)
+    what = damage(DirFlash(flash, fresh=False), "history", "erase_segment", 0)
+    assert "h_ev_" in what or "h_op_" in what
+    # the newest records being gone, the RTC is far past the last one left: the time is asked
+    # for, and OK on CONFIRM TIME walks its screens (hour, minute, year, month, day, confirm)
+    oks = [{"at_min": 0.5 + i * 0.1, "do": "ack"} for i in range(12)]
+    doc = seam_doc(
+        "2026-05-04T08:31",
+        0.25,
+        oks + [{"at_min": 2, "do": "resume"}, {"at_min": 4, "do": "bolus", "units": 5}],
+    )
+    two = run_on(tmp_path, "two", doc, flash)
+    history_damaged = 20  # its number in pump/alarms.py's table
+    raised = [r[1] for r in two["history"] if r[0] == "alarm" and r[4] & 0xFF == 0]
+    assert history_damaged in raised
+    assert two["delivered_mu"][BOLUS] == 0 and "limit" in two["rejected"][-1][2], (
+        two["alarms"],
+        two["rejected"],
+    )
+
+
+CHECK = """
+import sys
+sys.path.insert(0, "%s")
+from pump.boot import LATER_MODULES
+from shell.modules import missing
+print(",".join(missing(LATER_MODULES + ("asyncio.core", "pump.no_such_module"))))
+print(",".join(k for k in sys.modules if k.startswith("pump.ui_")))
+def main(argv):
+    return 0
+"""
+
+
+def test_the_self_test_finds_modules_as_the_interpreter_does(tmp_path):
+    """The start-up self test's module check, in the MicroPython unix port on the Pico build:
+    modules as .mpy files on the filesystem, in a ROMFS image (as fwsim runs the firmware),
+    and frozen into the interpreter (the port's own asyncio, standing for a board image with
+    the firmware frozen, where os.stat finds nothing: before, every such module was called
+    missing and the pump refused all therapy). Only the module that is nowhere is missing,
+    and the check leaves none of the modules it had to import loaded."""
+    import build
+
+    lib = tmp_path / "pico"
+    build.build("pico", str(lib))
+    upy = os.path.join(os.path.dirname(sys.executable), "micropython")
+    on_fs = subprocess.run(
+        [upy, "-X", "heapsize=256K", "-c", CHECK % (lib / "lib")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MICROPYPATH=".frozen"),
+    )
+    assert on_fs.stdout.splitlines() == ["pump.no_such_module", ""], on_fs.stdout + on_fs.stderr
+    stage = tmp_path / "rom"
+    shutil.copytree(lib / "lib", stage / "lib")
+    (stage / "modcheck.py").write_text(CHECK % "/rom/lib")
+    img = tmp_path / "rom.img"
+    subprocess.run(
+        [sys.executable, "-m", "mpremote", "romfs", "--no-mpy", "-o", str(img), "build", str(stage)],
+        check=True,
+        capture_output=True,
+    )
+    in_rom = subprocess.run(
+        [sys.executable, os.path.join(fwsim.ROOT, "tools", "mprom.py"), str(img), "256K", "modcheck"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MICROPYPATH=".frozen"),
+    )
+    assert in_rom.stdout.splitlines() == ["pump.no_such_module", ""], in_rom.stdout + in_rom.stderr

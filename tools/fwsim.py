@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the whole firmware, as built for a board, in the MicroPython unix port on the virtual rig.
 
-    python tools/fwsim.py SCENARIO.json [--board pico] [--heap 144K] [--json OUT]
+    python tools/fwsim.py SCENARIO.json [--board pico] [--heap 152K] [--json OUT]
                           [--crash-at-min N]
 
 What runs is the board's build (`make build`: build/<board>/, .mpy compiled for its chip) and
@@ -93,7 +93,7 @@ def bench_tool(module, presses, board="pico"):
             sys.executable,
             os.path.join(ROOT, "tools", "mprom.py"),
             img,
-            "144K",
+            "152K",
             "selfrun",
             flash,
             module,
@@ -128,7 +128,7 @@ class _Quiet:
         os.close(self.w)
 
 
-def run(scenario_path, board="pico", heap="144K", crash_at_min=None, flash_dir=None, link_input=b""):
+def run(scenario_path, board="pico", heap="152K", crash_at_min=None, flash_dir=None, link_input=b""):
     """Run the scenario; returns the harness's report (a dict). Exits on a bad scenario.
 
     flash_dir keeps the board's flash between runs: a run on the flash an earlier run left is
@@ -234,7 +234,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="run the board's whole firmware on the virtual rig")
     ap.add_argument("scenario")
     ap.add_argument("--board", default="pico", choices=build.BOARDS)
-    ap.add_argument("--heap", default="144K")
+    ap.add_argument("--heap", default="152K")
     ap.add_argument("--crash-at-min", type=int)
     ap.add_argument("--json", help="write the full report here")
     ap.add_argument("--flash", help="keep the board's flash in this directory (run again: a restart)")

@@ -1,7 +1,7 @@
 """The whole firmware in the MicroPython unix port on the virtual rig, live: time paced against
 the host's clock (1x to 600x), driven and watched by tools/termsim.py --firmware.
 
-    python tools/mprom.py IMAGE 144K fwlive PLAN FLASH
+    python tools/mprom.py IMAGE 152K fwlive PLAN FLASH
 
 As in fwrun.py, the board's own firmware/main.py runs the pump; the harness keeps asyncio's
 clock and adds one task. Lines on stdin, from the terminal:

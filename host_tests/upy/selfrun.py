@@ -1,7 +1,7 @@
 """A bench tool (tools/selftest.py, tools/benchdemo.py) on the virtual rig, in the MicroPython
 unix port (host_tests/test_firmware.py).
 
-    python tools/mprom.py IMAGE 144K selfrun FLASH MODULE PRESSES
+    python tools/mprom.py IMAGE 152K selfrun FLASH MODULE PRESSES
 
 The rig is wired to the board as for the whole-firmware run (machine.py here). PRESSES is
 what a person does meanwhile: NAME@MS,... presses button NAME for 200 ms at MS of simulated
