@@ -77,25 +77,33 @@ def tag(key, nonce, direction, counter, body):
 class Lines:
     """Bytes from a serial port into lines for Link.frame, in bounded memory: a line longer
     than a frame may be is cut at MAX_FRAME + 1 bytes (frame() answers it `too_long`) and the
-    rest of it, up to its newline, is dropped."""
+    rest of it, up to its newline, is dropped. The line is gathered in one buffer allocated
+    here, once: growing it byte by byte asked the heap for ever larger blocks, and on a
+    fragmented heap the last one (2 KB) failed in the link task."""
 
     def __init__(self):
-        self.buf = bytearray()
+        self.buf = bytearray(MAX_FRAME + 1)
+        self.n = 0
         self.dropping = False
 
     def feed(self, data):
         lines = []
+        buf = self.buf
         for b in data:
             if b == 10:  # newline
                 if not self.dropping:
-                    lines.append(bytes(self.buf).rstrip(b"\r"))
-                self.buf = bytearray()
+                    n = self.n
+                    while n and buf[n - 1] == 13:
+                        n -= 1
+                    lines.append(bytes(memoryview(buf)[:n]))
+                self.n = 0
                 self.dropping = False
             elif not self.dropping:
-                self.buf.append(b)
-                if len(self.buf) > MAX_FRAME:
-                    lines.append(bytes(self.buf))
-                    self.buf = bytearray()
+                buf[self.n] = b
+                self.n += 1
+                if self.n > MAX_FRAME:
+                    lines.append(memoryview(buf))  # too long: frame() looks at its length only
+                    self.n = 0
                     self.dropping = True
         return lines
 
