@@ -101,7 +101,7 @@ _INFO = bytes(
         _MEDIUM << 4,  # reservoir_very_low
         _MEDIUM << 4,  # battery_low
         _MEDIUM << 4,  # clock_lost
-        _MEDIUM << 4,  # history_error
+        _HIGH << 4 | _STOPS,  # history_error
         _LOW << 4,  # reservoir_low
         _LOW << 4,  # set_change_due
         _LOW << 4 | _NO_CAUSE,  # temp_basal_ended

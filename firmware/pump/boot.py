@@ -77,7 +77,8 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=No
     if not clock_ok:
         # an RTC reading before 2000 or after 2099 (one that lost its power reads what it
         # likes): the pump runs on from its newest record, and asks for the time
-        day, tod_ms = history.last_t_s // 86400, history.last_t_s % 86400 * 1000
+        last = history.last_t_s if history.last_t_s < (LAST_DAY + 1) * 86400 else LAST_DAY * 86400
+        day, tod_ms = last // 86400, last % 86400 * 1000
     gap_s = day * 86400 + tod_ms // 1000 - history.last_t_s
     reservoir_mu = history.last_reservoir_mu if restart else fresh_reservoir_mu
     problem = settings = None
@@ -99,7 +100,7 @@ def start(fs, rig, hw, emit, now_ms, day, tod_ms, fresh_reservoir_mu, missing=No
     believable = 0 <= reservoir_mu <= _MAX_RESERVOIR_MU
     pump = Pump(settings, rig, hw, emit, now_ms, day, tod_ms, reservoir_mu if believable else 0, history)
     if restart:
-        pump.restore(history, day * 86400 + tod_ms // 1000)
+        pump.restore(history, day * 86400 + tod_ms // 1000, problem is None)
         if not believable:
             pump.alarms.raise_("history_damaged")
         if check_clock and not 0 <= gap_s <= _CLOCK_KEPT_S:

@@ -236,13 +236,15 @@ class Pump(Therapy):
         if self._recorder:
             self._recorder.power_on()
 
-    def restore(self, history, now_s):
+    def restore(self, history, now_s, settings_known=True):
         """After an unexpected restart: suspended with an alarm; an interrupted dose logged and
         never resumed; the rolling limits rebuilt from history so a reset cannot bypass them.
-        history is the open History the pump was made with; now_s the clock's time in s."""
+        history is the open History the pump was made with; now_s the clock's time in s;
+        settings_known False when the pump runs on defaults (the bounds then take the
+        firmware's ceilings: the person's limits may be higher than the defaults)."""
         from pump.restart import restore
 
-        restore(self, history, now_s, _PROGRESS_MU)  # progress is logged every _PROGRESS_MU
+        restore(self, history, now_s, _PROGRESS_MU, settings_known)  # progress every _PROGRESS_MU
         restore = None
         unload("pump.restart")  # a restart's work is done
         self.halt(keep_basal=False)
@@ -319,6 +321,34 @@ class Pump(Therapy):
     def set_profile(self, name, source="buttons"):
         super().set_profile(name, source)
         self.supervisor.settings_changed()
+
+    # A bolus or prime starts only with its start on the flash: records that wait in RAM
+    # while the flash fails are lost with the power, and a restart could then not count the
+    # dose against the limits. (Basal runs on: HISTORY ERROR says the flash is failing.)
+
+    def bolus(self, amount_mu, now_pct=100, extended_min=0, source="buttons", carbs_g=0):
+        self._check_recordable()
+        super().bolus(amount_mu, now_pct, extended_min, source, carbs_g)
+        self._check_recorded()
+
+    def prime(self, amount_mu, source="buttons"):
+        self._check_recordable()
+        super().prime(amount_mu, source)
+        self._check_recorded()
+
+    def _check_recordable(self):
+        if self._recorder and self._recorder.history.queued:
+            raise Refused("units", "the history cannot record it (flash failing): no dose until it can")
+
+    def _check_recorded(self):
+        """Its start record did not reach the flash: end it before a step moves."""
+        if self._recorder and self._recorder.history.queued:
+            if self.current_bolus:
+                self._end_bolus("stopped")
+            if self.prime_dose:
+                self.emit("dose", self.prime_dose.record("stopped", self.rig))
+                self.prime_dose = None
+            raise Refused("units", "not recorded (the flash failed): nothing was given")
 
     def ack(self):
         """Acknowledge the alarm on screen (see pump/alarms.py for what that clears)."""

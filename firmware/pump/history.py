@@ -235,6 +235,10 @@ class History:
             ring.fresh = not count
             i = hi
             while count and i >= lo:
+                if count < hi - lo + 1 and i < hi:
+                    i = self._nearest(ring, i, -1)  # numbers missing between: skip them
+                    if i < 0:
+                        break
                 seq, t_s, slots, _, bad, res, after = self._scan(ring, i)  # a number missing: zeros
                 self.lost_tail[r] += after
                 if bad < 0:  # unreadable: never appended to again, nor removed
@@ -448,7 +452,7 @@ class History:
         """(segments, lowest number, highest number) of a ring; -1s when it has none. Counted
         from the directory listing without keeping it: a list of 93 names would be 3 KB of
         heap on a board. Numbers between the lowest and highest that are missing (only a
-        hand on the flash can make such a gap) read as empty segments."""
+        hand on the flash can make such a gap) are skipped by the readers (_nearest)."""
         count = 0
         lo = hi = -1
         for name in self.fs.listdir():
@@ -506,8 +510,24 @@ class History:
 
     def _ring(self, ring, t_from, t_to, types):
         count, lo, hi = self._span(ring)
-        for n in range(lo, hi + 1) if count else ():
+        n = lo if count else hi + 1
+        while n <= hi:
             yield from self._segment(ring, n, t_from, t_to, types)
+            n += 1
+            if count < hi - lo + 1 and n <= hi:
+                n = self._nearest(ring, n, 1)
+
+    def _nearest(self, ring, n, direction):
+        """The existing segment number nearest n in a direction (1 up, -1 down), n itself if
+        it exists; -1 (down) or a number past every segment (up) when there is none. For a
+        ring whose numbers have holes, which only a hand on the flash makes: one stray file
+        numbered 999999 must not mean a million opens."""
+        best = -1 if direction < 0 else 0x7FFFFFFF
+        for name in self.fs.listdir():
+            m = ring.number(name)
+            if m >= 0 and (m - n) * direction >= 0 and (m - best) * direction < 0:
+                best = m
+        return best
 
     def records(self, t_from=None, t_to=None, types=None):
         """Records with t_from <= t_s < t_to and type in types (None: any), oldest first.

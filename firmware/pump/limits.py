@@ -106,5 +106,6 @@ class RollingTotals:
         m = self._minute - minutes_ago
         if minutes_ago < _HOUR_BUCKETS:
             self.hour_steps += _add_h(self._hour, m % _HOUR_BUCKETS, steps)
-        self._day[(m // _DAY_BUCKET_MIN) % _DAY_BUCKETS] += steps
-        self.day_steps += steps
+        if self._minute // _DAY_BUCKET_MIN - m // _DAY_BUCKET_MIN < _DAY_BUCKETS:  # still in the day
+            self._day[(m // _DAY_BUCKET_MIN) % _DAY_BUCKETS] += steps
+            self.day_steps += steps

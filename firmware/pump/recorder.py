@@ -2,7 +2,9 @@
 
 Every therapy event, mode change, alarm state and five-minute operational record becomes
 one 32-byte record with the time, the source, the mode and the reservoir. A record the
-flash cannot take raises the history_error alarm; the history keeps it queued and retries.
+flash cannot take raises the history_error alarm, which stops delivery until every waiting
+record is written and it is acknowledged (a record waiting in RAM is lost with the power, and
+a restart could not count what it said); the history keeps it queued and retries.
 The numbers are the record format's (pump/history_query.py names them; a test checks that
 the two agree): private constants here, so the resident pump interns no names for them.
 """

@@ -16,6 +16,7 @@ _DOSE = const(11)
 _INTERRUPTED = const(12)
 _OPERATIONAL = const(15)
 _TIME_SET = const(2)
+_LOST = const(16)
 _KIND_DUAL = const(2)
 _KIND_TEMP_BASAL = const(4)
 _DELIVERY_TYPES = (_OPERATIONAL, _POWER_ON, _BOLUS_START, _BOLUS_PROGRESS, _DOSE, _INTERRUPTED)
@@ -128,7 +129,20 @@ def _jump(rec):
     return rec.t_s - rec.aux if rec.aux else 0
 
 
-def restore(pump, history, now_s, progress_mu):
+class _Limits:
+    """The limits a rebuild bounds the unknown with: the settings', or, when the pump runs on
+    defaults because its settings could not be read, the firmware's ceilings."""
+
+    def __init__(self, s, known):
+        from pump import settings as c
+
+        self.max_bolus_mu = s.max_bolus_mu if known else c.MAX_BOLUS_CEILING_MU
+        self.max_basal_mu_h = s.max_basal_mu_h if known else c.MAX_BASAL_CEILING_MU_H
+        self.max_hourly_mu = s.max_hourly_mu if known else c.MAX_HOURLY_CEILING_MU
+        self.max_daily_mu = s.max_daily_mu if known else c.MAX_DAILY_CEILING_MU
+
+
+def restore(pump, history, now_s, progress_mu, settings_known=True):
     """Log the power-on and a dose the reset cut short, and book the last day's therapy
     into both rolling-limit windows (the therapy's and the supervisor's) and insulin on
     board. Returns the number of records the rebuild found missing, out of place or not
@@ -136,16 +150,17 @@ def restore(pump, history, now_s, progress_mu):
     from pump.recorder import KINDS, SOURCES
 
     rec = pump._recorder
+    limits = _Limits(pump.settings, settings_known)
     first_new = history.next_seq  # this start's own records are numbered from here
     # basal after the last operational record went unrecorded, and the record in flight at
     # the cut (an operational one, perhaps) was lost: at most 10 minutes of basal at the
     # most the settings allow. The POWER_ON record keeps that bound for every later rebuild,
     # and the time of the newest record before it, which puts the restart on pump time.
-    rec.power_on(pump.settings.max_basal_mu_h // 6, True, history.last_t_s)
+    rec.power_on(limits.max_basal_mu_h // 6, True, history.last_t_s)
     unfinished = unfinished_dose(history)
     if unfinished:
         rec.interrupted(unfinished[0], unfinished[1])
-    books = rebuild(pump, history, now_s, first_new, unfinished[0].seq if unfinished else 0)
+    books = rebuild(pump, history, now_s, first_new, unfinished[0].seq if unfinished else 0, limits)
     if unfinished:
         start, delivered = unfinished
         pump._outer_emit(
@@ -165,7 +180,7 @@ def restore(pump, history, now_s, progress_mu):
     return books.damage
 
 
-def rebuild(pump, h, now_s, first_new, watch_seq=0):
+def rebuild(pump, h, now_s, first_new, watch_seq=0, limits=None):
     """Book the therapy insulin of the last 24 hours of pump time into the windows and
     insulin on board (first_new: the number of this start's first record). Returns its
     books: `damage`, the number of records found missing, out of place or not believable,
@@ -181,13 +196,14 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
     emptier than the truth. Sequence numbers are consecutive, so a number missing is a
     record lost, and the rebuild books for it the most that is consistent with the limits.
     """
-    s = pump.settings
-    ahead_s = 0  # every forward move of the clock: how much older than the window a record can look
+    s = limits or _Limits(pump.settings, True)
+    # every move of the clock, either way: how much older than the window a record can look
+    # (forward moves), and how far below an earlier record's stamp a later one can be (back)
+    moves_s = 0
     for r in h.records(types=_CLOCK_TYPES):
         j = _jump(r)
-        if j > 0:
-            ahead_s += j
-    t_from = now_s - _WINDOW_S - _MARGIN_S - ahead_s
+        moves_s += j if j > 0 else -j
+    t_from = now_s - _WINDOW_S - _MARGIN_S - moves_s
     t_from = t_from if t_from > 0 else None
     moved_s = 0  # the moves of the clock among the records read below
     for r in h.records(t_from, types=_CLOCK_TYPES):
@@ -200,7 +216,7 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
     top = 0  # the highest sequence number read
     before = 0  # records read from before this start
     head_p = -1  # the pump time of the newest record read
-    books = _Books(pump, p_now)
+    books = _Books(pump, p_now, s)
     for rec, is_basal, _, upper in _pieces(h.records(t_from)):
         if rec is None:  # a bolus still open at the end: it may have moved the rest just now
             books.book(p_now, False, upper)
@@ -213,6 +229,11 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
         if seq < top:  # out of place: booked as recent as the newest record read
             damage += 1
             p = head_p
+            if rec.type == _TIME_SET or rec.type == _POWER_ON:
+                # a move of the clock out of its place: the records after it are right again,
+                # but those read between cannot be placed; the whole day is unproved
+                moved_s += _jump(rec)
+                books.worst(p_now, -1, _WINDOW_S, per_record_mu)
         else:
             if rec.type == _TIME_SET or rec.type == _POWER_ON:
                 moved_s += _jump(rec)
@@ -224,6 +245,8 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
             missing = seq - top - 1 if top else 0
             if not top and seq > 1 and p_now - p <= _WINDOW_S:
                 missing = -1  # the first record read is in the window: what came before is unproved
+            if missing and p_now - p > _WINDOW_S:
+                missing = 0  # a gap wholly before the window (records stamped before t_from)
             if missing:
                 damage += missing if missing > 0 else 1
                 span_s = p - head_p if top else _WINDOW_S
@@ -233,6 +256,9 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
         if seq == watch_seq:
             watch_t = rec.t_s
             watch_set = set_s
+        if rec.type == _LOST and seq < first_new:  # the history dropped `aux` records in RAM
+            damage += rec.aux
+            books.worst(p, rec.aux, _WINDOW_S, per_record_mu)
         if is_basal is None:
             if _BOLUS_START <= rec.type <= _INTERRUPTED and rec.code > _KIND_TEMP_BASAL and seq < first_new:
                 damage += 1  # a dose of a kind no pump writes: it may have held a bolus
@@ -245,9 +271,6 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0):
         books.book(p, is_basal, upper)
     if not before:  # a history whose records are all gone: nothing is proved
         damage += 1
-        books.worst(p_now, -1, _WINDOW_S, per_record_mu)
-    elif h.unreadable:
-        damage += h.unreadable
         books.worst(p_now, -1, _WINDOW_S, per_record_mu)
     ev_lost, op_lost = h.lost_tail
     if ev_lost:  # events lost after the newest one read, at any time since
@@ -275,11 +298,12 @@ class _Books:
     what is known in it), the newest hours first, since those stay in the windows longest
     and leave the most insulin on board."""
 
-    def __init__(self, pump, p_now):
+    def __init__(self, pump, p_now, limits):
         from pump.compat import zeros_h
 
         self.pump = pump
         self.p_now = p_now
+        self.limits = limits
         self.damage = 0
         self.watched_age_s = 0
         self.unknown = zeros_h(_UNKNOWN_HOURS, "I")  # mU that lost records may hold, by hours ago
@@ -311,7 +335,7 @@ class _Books:
         """Records lost before pump time p, over span_s before it (missing: how many; -1 not
         known): the most they can have held, an hourly limit's worth in each hour they span
         from p back, and at most `missing` records' worth, gathered for settle()."""
-        s = self.pump.settings
+        s = self.limits
         most = s.max_daily_mu
         if missing > 0 and missing * per_record_mu < most:
             most = missing * per_record_mu
@@ -328,7 +352,7 @@ class _Books:
     def settle(self):
         """Book what lost records may have held: within the limits, the newest hours first."""
         pump = self.pump
-        s = pump.settings
+        s = self.limits
         unknown = self.unknown
         room = s.max_daily_mu - pump.rig.mu_for(pump.totals.day_steps)
         for h in range(_UNKNOWN_HOURS):

@@ -35,6 +35,7 @@ _MAX_BODY_BYTES = const(8192)
 _MAGIC = "PUMPSETTINGS"
 _MAX_HEADER_BYTES = const(48)
 _ENOENT = const(2)
+_MAX_DEPTH = const(3)
 
 
 class SettingsError(Exception):
@@ -89,19 +90,22 @@ def _quote(text):
     return "".join(out)
 
 
-def _plain(value):
-    """True if value is made only of ints, strings, lists and string-keyed dicts."""
+def _plain(value, depth=0):
+    """True if value is made only of ints, strings, lists and string-keyed dicts, nested at
+    most as deep as a settings record (profiles: a dict of lists inside the record)."""
     kind = type(value)
     if kind is int or kind is str:
         return True
+    if depth >= _MAX_DEPTH:
+        return False
     if kind is list:
         for item in value:
-            if not _plain(item):
+            if not _plain(item, depth + 1):
                 return False
         return True
     if kind is dict:
         for key in value:
-            if type(key) is not str or not _plain(value[key]):
+            if type(key) is not str or not _plain(value[key], depth + 1):
                 return False
         return True
     return False
@@ -202,7 +206,7 @@ def decode(data):
         raise SettingsError("corrupt", "CRC mismatch")
     try:
         record = json.loads(body)
-    except ValueError:
+    except (ValueError, RuntimeError, MemoryError):  # RuntimeError: nested past the parser's depth
         raise SettingsError("corrupt", "not valid JSON")
     if type(record) is not dict or not _plain(record):
         raise SettingsError("corrupt", "not a settings record")
