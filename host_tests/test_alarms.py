@@ -44,7 +44,7 @@ EXPECTED = {
     "reservoir_very_low": ("medium", False),
     "battery_low": ("medium", False),
     "clock_lost": ("medium", False),
-    "history_error": ("medium", False),
+    "history_error": ("high", True),
     "reservoir_low": ("low", False),
     "set_change_due": ("low", False),
     "temp_basal_ended": ("low", False),
@@ -351,11 +351,11 @@ def test_a_lower_alarm_raised_under_a_sounding_higher_one_does_not_take_the_buzz
 def test_equal_priorities_show_the_oldest_first_and_one_ack_handles_one_alarm():
     b = Bench()
     a = b.alarms
-    for name in ("suspend_reminder", "motor_fault", "history_error", "occlusion", "battery_low"):
+    for name in ("suspend_reminder", "motor_fault", "clock_lost", "occlusion", "battery_low"):
         a.raise_(name)
         a.cause_gone(name)
     order = [v[0] for v in a.active()]
-    assert order == ["motor_fault", "occlusion", "history_error", "battery_low", "suspend_reminder"]
+    assert order == ["motor_fault", "occlusion", "clock_lost", "battery_low", "suspend_reminder"]
     for expected in order:
         assert a.top()[0] == expected
         assert a.ack() == expected

@@ -485,3 +485,121 @@ def test_the_flash_is_changed_only_while_the_power_is_off(tmp_path):
         "flash: the flash is changed only while the power is off"
     ] * 2
     assert trace["final"]["state"] == "running" and not trace["events"]
+
+
+# ------------------------------------- what a review of the rebuild found, each a test
+
+
+def restarted(sim, minutes_later=1):
+    """The same pump after a power cut, its RTC on its own clock minutes_later on."""
+    t = sim.pump.day * 86400 + sim.pump.tod_ms // 1000 + minutes_later * 60
+    return Booted(fs=sim.fs, day=t // 86400, tod_min=t % 86400 // 60)
+
+
+def test_records_the_history_had_to_drop_are_taken_at_their_worst():
+    """The flash full for two hours: the RAM queue fills, later records are dropped and only
+    their number is kept (a LOST record once space returns). No bolus starts while records
+    wait, and after a restart what the dropped ones may have held is booked (before: nothing
+    was, and 10 U more were allowed 15 minutes after a 10 U bolus)."""
+    sim = Booted(settings=dict(TWO, max_bolus_u=10, max_hourly_u=12, max_daily_u=40))
+    sim.fs.set_full(True)
+    sim.run_min(120)
+    with pytest.raises(Exception) as e:
+        sim.pump.bolus(10000)
+    assert "flash failing" in str(e.value) and sim.pump.current_bolus is None
+    assert sim.pump.history().lost > 0
+    sim.fs.set_full(False)
+    sim.run_min(6)
+    again = restarted(sim)
+    assert again.pump.alarms.is_active("history_damaged")
+    assert again.pump.bolus_allowed()[0] < 10000
+
+
+def test_a_clock_record_out_of_its_place_leaves_the_day_unproved():
+    """The clock set back 3 hours, then the TIME_SET record swapped with the next one: the
+    records after it would be placed 3 hours too old. The day is taken as unproved: the
+    windows after the restart hold at least what an intact history gives."""
+    sim = Booted(settings=dict(TWO, max_bolus_u=10, max_hourly_u=12, max_daily_u=30))
+    sim.run_min(60)
+    p = sim.pump
+    p.confirm_time(p.day, p.tod_ms - 3 * 3600000, "link")
+    p.set_profile("rest")
+    sim.run_min(190)
+    p.bolus(10000)
+    sim.run_min(60)
+    intact = FakeFlash()
+    for name in sim.fs.listdir():
+        intact.put(name, sim.fs.durable_bytes(name))
+    name = sorted(n for n in sim.fs.listdir() if n.startswith("h_ev_"))[-1]
+    data = bytearray(sim.fs.durable_bytes(name))
+    recs = [bytes(data[i : i + 32]) for i in range(0, len(data) - len(data) % 32, 32)]
+    i = [k for k, r in enumerate(recs) if r[8] == 2][0]  # the TIME_SET
+    data[i * 32 : i * 32 + 64] = recs[i + 1] + recs[i]
+    sim.fs.put(name, bytes(data))
+    ok = Booted(fs=intact, day=p.day, tod_min=p.tod_ms // 60000 + 1)
+    swapped = Booted(fs=sim.fs, day=p.day, tod_min=p.tod_ms // 60000 + 1)
+    assert swapped.pump.alarms.is_active("history_damaged")
+    assert swapped.pump.totals.day_steps >= ok.pump.totals.day_steps
+    assert swapped.pump.totals.hour_steps >= ok.pump.totals.hour_steps
+    assert swapped.pump.bolus_allowed()[0] <= ok.pump.bolus_allowed()[0]
+
+
+def test_a_clock_set_back_is_no_damage_a_day_later():
+    """The clock set back 3 hours, the restart 25 hours later: the records stamped before the
+    window are not read, and are not taken for lost ones (before: HISTORY DAMAGED, the day
+    window filled, nothing allowed)."""
+    sim = Booted(settings=dict(TWO, max_daily_u=30))
+    sim.run_min(120)
+    p = sim.pump
+    p.confirm_time(p.day, p.tod_ms - 3 * 3600000, "link")
+    sim.run_min(25 * 60)
+    again = restarted(sim)
+    assert not again.pump.alarms.is_active("history_damaged")
+    assert again.pump.bolus_allowed()[0] > 0
+
+
+def test_a_settings_file_nested_past_any_record_is_unusable_not_a_crash():
+    """A CRC-valid body of lists 3000 deep: the JSON parser's own depth (RuntimeError) and the
+    record check's would have escaped start-up, a reset on every start."""
+    fs = FakeFlash()
+    body = ("[" * 3000 + "]" * 3000).encode()
+    fs.put(settings_store.FILE, ("PUMPSETTINGS 1 %08x %d\n" % (crc32(body), len(body))).encode() + body)
+    sim = Booted(fs=fs)
+    assert sim.pump.alarms.is_active("settings_invalid") and sim.pump.mode == "suspended"
+    deep = {"profiles": {"day": [[[[0, 1000]]]]}}
+    with pytest.raises(settings_store.SettingsError):
+        settings_store.decode(settings_store.encode(deep))
+
+
+def test_an_rtc_outside_the_calendar_and_a_record_near_2_32_do_not_loop():
+    """The newest record stamped 0xFFFFFFF0 and the RTC unreadable: the clock is held to
+    2099-12-31, so records can still be written (before: an uncaught encode error minutes
+    after every start)."""
+    sim = a_day_of_history()
+    name = sorted(n for n in sim.fs.listdir() if n.startswith("h_ev_"))[-1]
+    h = sim.pump.history()
+    sim.fs.put(name, sim.fs.durable_bytes(name) + crafted(6, 0xFFFFFFF0, h.next_seq))
+    again = Booted(fs=sim.fs, day=-5)
+    again.run_min(30)
+    assert again.pump.day <= 36524 and again.pump.alarms.is_active("clock_lost")
+    assert again.pump.history().queued == 0  # every record written
+
+
+def test_a_booking_a_day_and_five_minutes_back_never_lands_in_the_current_bucket():
+    from pump.limits import RollingTotals
+
+    t = RollingTotals(2002)
+    t.book_past(1444, 100)
+    t.book_past(1440, 7)
+    assert t.day_steps == 7
+    t.advance_to(2002 + 1440 + 5)
+    assert t.day_steps == 0
+
+
+def test_one_stray_segment_number_does_not_mean_a_million_opens():
+    sim = a_day_of_history()
+    sim.fs.put("h_op_999999.bin", b"")
+    before = sim.fs.ops
+    again = restarted(sim)
+    assert again.pump.alarms.is_active("unexpected_restart")
+    assert sim.fs.ops - before < 5000

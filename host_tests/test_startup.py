@@ -148,6 +148,9 @@ def test_after_more_than_5_minutes_off_the_time_must_be_confirmed(tmp_path):
 
 
 def test_a_full_flash_raises_history_error_and_the_records_land_when_space_returns(tmp_path):
+    """Records waiting in RAM would be lost with the power, and a restart could not count
+    what they said: HISTORY ERROR stops delivery until they are written and it is
+    acknowledged, and no bolus starts meanwhile. The records land when space returns."""
     trace = run_doc(
         doc(
             [
@@ -155,15 +158,21 @@ def test_a_full_flash_raises_history_error_and_the_records_land_when_space_retur
                 {"at_min": 30, "do": "bolus", "units": 1},
                 {"at_min": 50, "do": "fault", "kind": "flash_ok"},
                 {"at_min": 60, "do": "ack"},
+                {"at_min": 60.5, "do": "resume"},
+                {"at_min": 61, "do": "bolus", "units": 1},
             ]
         ),
         tmp_path,
     )
+    assert basal_between(trace, 26, 60) == 0  # stopped from the first record that failed
     states = alarm_states(trace, "history_error")
     assert states[0][1] == "raised" and 20 <= states[0][0] < 30
     assert states[-1] == (60, "cleared")  # its cause went when the queue was written
+    assert [r["t_ms"] for r in trace["rejected"]] == [30 * 60000]
+    assert "flash failing" in rejected(trace, "bolus")[0]
+    assert [d["programmed_mu"] for d in trace["doses"]] == [1000]  # the one at 61 min
     types = [r["type"] for r in trace["history"]]
-    assert "bolus_start" in types and "dose" in types  # queued in RAM, written later
+    assert types.count("operational") >= 11  # 20..60 min: queued in RAM, written later
     seqs = [r["seq"] for r in trace["history"]]
     assert seqs == list(range(1, len(seqs) + 1))  # nothing lost
 
