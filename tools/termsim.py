@@ -382,7 +382,7 @@ class FirmwareSim:
         return self.last_frame if self.state.get("lit") else bytes(1024)
 
     def link_send(self, line):
-        self._send("L " + line.decode("ascii", "replace"))
+        self._send("L " + bytes(line).decode("ascii", "replace"))
 
     def close(self):
         self._send("Q")

@@ -286,7 +286,8 @@ class History:
                 rec = decode(chunk)
                 if rec is None or rec.seq <= seq:
                     bad += 1
-                    after += 1
+                    if rec is None:  # a record out of its order is there, only misplaced
+                        after += 1
                 else:
                     good += 1
                     after = 0
@@ -322,9 +323,12 @@ class History:
         rec = Record(
             rtype, t_s, source, mode, code, programmed_mu, delivered_mu, reservoir_mu, aux, self.next_seq
         )
-        encode(rec, self._buf)
+        encode(rec, self._buf)  # every field checked before anything happens
         if self.queued == len(self._qop):
             self._drain()
+            if self.next_seq != rec.seq:  # the drain logged a LOST record, numbered first
+                rec.seq = self.next_seq
+                encode(rec, self._buf)
         if self.queued == len(self._qop):
             self.lost += 1
             self._unlogged_lost += 1
@@ -345,10 +349,10 @@ class History:
         reason = "flash full" if errno == _ENOSPC else "flash error"
         return HistoryError(reason, errno, self.queued, self.lost, seq)
 
-    def _enqueue(self, to_op, t_s):
+    def _enqueue(self, to_op, t_s, buf=None):
         cap = len(self._qop)
         slot = (self._qhead + self.queued) % cap
-        self._queue[slot * _RECORD_BYTES : (slot + 1) * _RECORD_BYTES] = self._buf
+        self._queue[slot * _RECORD_BYTES : (slot + 1) * _RECORD_BYTES] = buf or self._buf
         self._qop[slot] = 1 if to_op else 0
         self.queued += 1
         self.next_seq += 1
@@ -369,8 +373,10 @@ class History:
                 rec = Record(_LOST, self.last_t_s, code=self._last_errno & 0xFF, seq=self.next_seq)
                 rec.aux = self._unlogged_lost
                 self._unlogged_lost = 0
-                encode(rec, self._buf)
-                self._enqueue(False, self.last_t_s)
+                # its own buffer: _buf may hold the record an append is about to queue
+                lost = bytearray(_RECORD_BYTES)
+                encode(rec, lost)
+                self._enqueue(False, self.last_t_s, lost)
         return 0
 
     def _write(self, ring, offset):

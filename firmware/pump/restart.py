@@ -216,6 +216,10 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0, limits=None):
     top = 0  # the highest sequence number read
     before = 0  # records read from before this start
     head_p = -1  # the pump time of the newest record read
+    # the latest pump time up to which the history proves nothing: a record lost there may
+    # have been a move of the clock, which would put every record before it in the wrong
+    # place (-1: none)
+    unproved_p = -1
     books = _Books(pump, p_now, s)
     for rec, is_basal, _, upper in _pieces(h.records(t_from)):
         if rec is None:  # a bolus still open at the end: it may have moved the rest just now
@@ -227,13 +231,14 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0, limits=None):
         if seq < first_new:
             before += 1
         if seq < top:  # out of place: booked as recent as the newest record read
-            damage += 1
             p = head_p
-            if rec.type == _TIME_SET or rec.type == _POWER_ON:
-                # a move of the clock out of its place: the records after it are right again,
-                # but those read between cannot be placed; the whole day is unproved
-                moved_s += _jump(rec)
-                books.worst(p_now, -1, _WINDOW_S, per_record_mu)
+            clock = rec.type == _TIME_SET or rec.type == _POWER_ON
+            if clock:
+                moved_s += _jump(rec)  # the records after it are placed right again
+            if p_now - head_p <= _WINDOW_S:  # where it belongs is no later than that
+                damage += 1
+                if clock and head_p > unproved_p:
+                    unproved_p = head_p  # those read between cannot be placed
         else:
             if rec.type == _TIME_SET or rec.type == _POWER_ON:
                 moved_s += _jump(rec)
@@ -246,19 +251,22 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0, limits=None):
             if not top and seq > 1 and p_now - p <= _WINDOW_S:
                 missing = -1  # the first record read is in the window: what came before is unproved
             if missing and p_now - p > _WINDOW_S:
-                missing = 0  # a gap wholly before the window (records stamped before t_from)
+                # a gap wholly before the window: what it hid, and every record before it,
+                # is older still (only records after it could have moved the clock back)
+                missing = 0
             if missing:
                 damage += missing if missing > 0 else 1
-                span_s = p - head_p if top else _WINDOW_S
-                books.worst(p, missing, span_s, per_record_mu)
+                if p > unproved_p:
+                    unproved_p = p
             top = seq
             head_p = p
         if seq == watch_seq:
             watch_t = rec.t_s
             watch_set = set_s
-        if rec.type == _LOST and seq < first_new:  # the history dropped `aux` records in RAM
-            damage += rec.aux
-            books.worst(p, rec.aux, _WINDOW_S, per_record_mu)
+        if rec.type == _LOST and seq < first_new and p_now - p <= _WINDOW_S:
+            damage += rec.aux  # the history dropped `aux` records in RAM before this one
+            if p > unproved_p:
+                unproved_p = p
         if is_basal is None:
             if _BOLUS_START <= rec.type <= _INTERRUPTED and rec.code > _KIND_TEMP_BASAL and seq < first_new:
                 damage += 1  # a dose of a kind no pump writes: it may have held a bolus
@@ -269,6 +277,8 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0, limits=None):
             damage += 1
             upper = per_record_mu
         books.book(p, is_basal, upper)
+    if unproved_p >= 0:  # a day of what the limits allow, up to there
+        books.worst(unproved_p, -1, _WINDOW_S, per_record_mu)
     if not before:  # a history whose records are all gone: nothing is proved
         damage += 1
         books.worst(p_now, -1, _WINDOW_S, per_record_mu)
