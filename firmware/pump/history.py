@@ -480,7 +480,7 @@ class History:
                 return None
             raise HistoryError("read failed", e.errno or 0, self.queued, self.lost)
 
-    def _segment(self, ring, n, t_from, t_to, types):
+    def _segment(self, ring, n, t_from, t_to, types, always=()):
         """The good records of segment n that match, in order (a torn tail is left unread).
 
         Type and time are looked at before the CRC, which is the costly part: a record that
@@ -502,7 +502,7 @@ class History:
                     return
                 if types is not None and chunk[8] not in types:
                     continue
-                if t_from is not None or t_to is not None:
+                if (t_from is not None or t_to is not None) and chunk[8] not in always:
                     t_s = chunk[4] | chunk[5] << 8 | chunk[6] << 16 | chunk[7] << 24
                     if (t_from is not None and t_s < t_from) or (t_to is not None and t_s >= t_to):
                         continue
@@ -514,11 +514,11 @@ class History:
         finally:
             _close(f)
 
-    def _ring(self, ring, t_from, t_to, types):
+    def _ring(self, ring, t_from, t_to, types, always=()):
         count, lo, hi = self._span(ring)
         n = lo if count else hi + 1
         while n <= hi:
-            yield from self._segment(ring, n, t_from, t_to, types)
+            yield from self._segment(ring, n, t_from, t_to, types, always)
             n += 1
             if count < hi - lo + 1 and n <= hi:
                 n = self._nearest(ring, n, 1)
@@ -535,8 +535,9 @@ class History:
                 best = m
         return best
 
-    def records(self, t_from=None, t_to=None, types=None):
-        """Records with t_from <= t_s < t_to and type in types (None: any), oldest first.
+    def records(self, t_from=None, t_to=None, types=None, always=()):
+        """Records with t_from <= t_s < t_to and type in types (None: any), oldest first;
+        those of a type in `always` whatever their time.
 
         Streams both rings merged by seq, then the records still queued in RAM. A record
         with the seq of the one before (the copy a failed write can leave) is skipped; any
@@ -546,9 +547,9 @@ class History:
         """
         ev = op = iter(())  # a ring the query does not need yields nothing
         if types is None or [t for t in types if t != _OPERATIONAL]:
-            ev = self._ring(self._ev, t_from, t_to, types)
+            ev = self._ring(self._ev, t_from, t_to, types, always)
         if types is None or _OPERATIONAL in types:
-            op = self._ring(self._op, t_from, t_to, types)
+            op = self._ring(self._op, t_from, t_to, types, always)
         a = next(ev, None)
         b = next(op, None)
         last = top = 0
@@ -570,7 +571,11 @@ class History:
         for i in range(self.queued):
             slot = (self._qhead + i) % cap
             rec = decode(view[slot * _RECORD_BYTES : (slot + 1) * _RECORD_BYTES])
-            if rec is not None and rec.seq > top and _wanted(rec, t_from, t_to, types):
+            if (
+                rec is not None
+                and rec.seq > top
+                and (rec.type in always or _wanted(rec, t_from, t_to, types))
+            ):
                 yield rec
 
 

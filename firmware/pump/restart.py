@@ -197,18 +197,25 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0, limits=None):
     record lost, and the rebuild books for it the most that is consistent with the limits.
     """
     s = limits or _Limits(pump.settings, True)
-    # every move of the clock, either way: how much older than the window a record can look
-    # (forward moves), and how far below an earlier record's stamp a later one can be (back)
-    moves_s = 0
+    # How far back to read: a record in the window carries a stamp no earlier than the window's
+    # start less the moves of the clock after it, either way (a forward move makes a record
+    # look older; a backward one stamps later records below earlier ones). Those moves are
+    # themselves in the window, so only they count: the moves of the clock records alone (few,
+    # and read without the others) put each on pump time. Counting every move of the history
+    # instead would, on a pump switched off every night, read all of it at every start.
+    total_s = 0
+    for r in h.records(types=_CLOCK_TYPES):
+        total_s += _jump(r)
+    reach_s = upto_s = 0
     for r in h.records(types=_CLOCK_TYPES):
         j = _jump(r)
-        moves_s += j if j > 0 else -j
-    t_from = now_s - _WINDOW_S - _MARGIN_S - moves_s
+        upto_s += j
+        # its pump time, r.t_s - upto_s, against the window's start, now_s - total_s - window
+        if r.t_s - upto_s >= now_s - total_s - _WINDOW_S - _MARGIN_S:
+            reach_s += j if j > 0 else -j
+    t_from = now_s - _WINDOW_S - _MARGIN_S - reach_s
     t_from = t_from if t_from > 0 else None
-    moved_s = 0  # the moves of the clock among the records read below
-    for r in h.records(t_from, types=_CLOCK_TYPES):
-        moved_s += _jump(r)
-    p_now = now_s - moved_s  # now, in pump time
+    p_now = now_s - total_s  # now, in pump time
     per_record_mu = s.max_bolus_mu + s.max_basal_mu_h // 6
     damage = 0
     moved_s = set_s = 0
@@ -221,7 +228,9 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0, limits=None):
     # place (-1: none)
     unproved_p = -1
     books = _Books(pump, p_now, s)
-    for rec, is_basal, _, upper in _pieces(h.records(t_from)):
+    # the clock records are read whatever their stamp, so that each record's pump time counts
+    # every move of the clock before it; one older than the window is no gap's later side
+    for rec, is_basal, _, upper in _pieces(h.records(t_from, always=_CLOCK_TYPES)):
         if rec is None:  # a bolus still open at the end: it may have moved the rest just now
             books.book(p_now, False, upper)
             break
