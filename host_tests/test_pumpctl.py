@@ -43,7 +43,9 @@ def pump(tmp_path, request):
     t = Terminal("--speed", "60", "--flash", str(flash), *mode)
     try:
         screen = t.wait_for("|RUNNING         |", timeout=90)
-        screen = t.wait_for("Link: /dev/")
+        # the whole line (the path, then its state): a screen read part-way through its
+        # drawing can end at "/dev/pts"
+        screen = t.wait_until(lambda screen: re.search(r"Link: /dev/\S+  \(", screen))
         port = re.search(r"Link: (\S+)", screen).group(1)
         yield t, port, flash, tmp_path
     finally:
