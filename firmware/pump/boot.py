@@ -27,12 +27,11 @@ The same on a board (firmware/main.py) and in the simulator (tools/simrun.py):
 """
 
 from pump.compat import const, unload
-from pump.core import Pump
+from pump.core import LAST_DAY, Pump
 from pump.history import History
 from pump.settings import Settings, segments
 
 _CLOCK_KEPT_S = const(300)
-LAST_DAY = const(36524)  # 2099-12-31: the calendar's and the history's range
 _MAX_RESERVOIR_MU = const(300000)
 
 # loaded only when needed, so their absence would otherwise show in the middle of therapy

@@ -20,6 +20,7 @@ _DAY_MS = const(86400000)
 _OPS_MS = const(300000)  # an operational record every 5 minutes
 _SUSPEND_REMIND_MS = const(1800000)  # a suspended pump reminds after 30 minutes
 _PROGRESS_MU = const(500)  # a bolus logs its progress every 0.5 U
+LAST_DAY = const(36524)  # 2099-12-31: the calendar's and the history's range
 
 
 class Pump(Therapy):
@@ -260,7 +261,7 @@ class Pump(Therapy):
         """A person confirms (or sets) the date and time of day."""
         if type(day) is not int or type(tod_ms) is not int or not 0 <= tod_ms < 86400000:
             raise Refused("time", "not a time of day")
-        if not 0 <= day <= 36524:
+        if not 0 <= day <= LAST_DAY:
             raise Refused("time", "the date is outside 2000-01-01..2099-12-31")
         before_s = self.day * 86400 + self.tod_ms // 1000
         self.day = day

@@ -8,6 +8,12 @@ so that loading this module interns no names for them.
 """
 
 from pump.compat import const
+from pump.settings import (
+    MAX_BASAL_CEILING_MU_H,
+    MAX_BOLUS_CEILING_MU,
+    MAX_DAILY_CEILING_MU,
+    MAX_HOURLY_CEILING_MU,
+)
 
 _POWER_ON = const(1)
 _BOLUS_START = const(9)
@@ -24,10 +30,6 @@ _CLOCK_TYPES = (_TIME_SET, _POWER_ON)
 _WINDOW_S = const(86700)  # the day window's reach: 289 five-minute buckets
 _MARGIN_S = const(1800)  # read this much further back, for a record before the window
 _UNKNOWN_HOURS = const(25)  # the day window's hours, for what lost records may have held
-# The most one record can hold, whatever the settings (pump/settings_user.py's ceilings): a
-# bolus, or ten minutes of basal; a record claiming more was not written by this pump.
-_MAX_BOLUS_MU = const(25000)
-_MAX_BASAL_MU = const(5834)  # 35 U/h for 10 minutes
 
 
 def unfinished_dose(h):
@@ -134,12 +136,10 @@ class _Limits:
     defaults because its settings could not be read, the firmware's ceilings."""
 
     def __init__(self, s, known):
-        from pump import settings as c
-
-        self.max_bolus_mu = s.max_bolus_mu if known else c.MAX_BOLUS_CEILING_MU
-        self.max_basal_mu_h = s.max_basal_mu_h if known else c.MAX_BASAL_CEILING_MU_H
-        self.max_hourly_mu = s.max_hourly_mu if known else c.MAX_HOURLY_CEILING_MU
-        self.max_daily_mu = s.max_daily_mu if known else c.MAX_DAILY_CEILING_MU
+        self.max_bolus_mu = s.max_bolus_mu if known else MAX_BOLUS_CEILING_MU
+        self.max_basal_mu_h = s.max_basal_mu_h if known else MAX_BASAL_CEILING_MU_H
+        self.max_hourly_mu = s.max_hourly_mu if known else MAX_HOURLY_CEILING_MU
+        self.max_daily_mu = s.max_daily_mu if known else MAX_DAILY_CEILING_MU
 
 
 def restore(pump, history, now_s, progress_mu, settings_known=True):
@@ -281,7 +281,9 @@ def rebuild(pump, h, now_s, first_new, watch_seq=0, limits=None):
                 damage += 1  # a dose of a kind no pump writes: it may have held a bolus
                 books.book(p, False, per_record_mu)
             continue
-        cap = _MAX_BASAL_MU if is_basal else _MAX_BOLUS_MU
+        # the most one record can hold, whatever the settings (the firmware's ceilings): a
+        # bolus, or ten minutes of basal; a record claiming more was not written by this pump
+        cap = MAX_BASAL_CEILING_MU_H // 6 + 1 if is_basal else MAX_BOLUS_CEILING_MU
         if upper > cap:  # a record no pump of this firmware writes
             damage += 1
             upper = per_record_mu
